@@ -1,0 +1,1 @@
+# The grammar file is data; this makes the folder the package matcalc.grammar when installed.

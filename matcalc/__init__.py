@@ -1,0 +1,20 @@
+"""matcalc: symbolic matrix calculus, with the rules of Parr & Howard's
+"The Matrix Calculus You Need For Deep Learning" and the Matrix Cookbook."""
+import sys as _sys
+
+from .errors import DiffError, EvalError, MatcalcError, ParseError, ShapeError, UsageError
+from .expr import Expr
+from .parser import parse
+from .evaluate import evaluate
+
+__version__ = "0.1.0"
+
+# Trees up to expr.MAX_DEPTH deep are walked recursively by the printers.
+if _sys.getrecursionlimit() < 20000:
+    _sys.setrecursionlimit(20000)
+
+__all__ = [
+    "parse", "evaluate", "Expr",
+    "MatcalcError", "ParseError", "ShapeError", "DiffError", "EvalError", "UsageError",
+    "__version__",
+]

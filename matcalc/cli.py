@@ -1,0 +1,164 @@
+"""The ``matcalc`` command. Any MatcalcError becomes one message on stderr and exit 2."""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+from .errors import MatcalcError, UsageError
+
+EXAMPLES = """examples:
+  matcalc parse "W@x + b"
+  matcalc eval "x'@A@x" --value x=1,2 --value A=1,2;3,4
+  matcalc diff "sum(w*x+b)" --wrt w
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is a MatcalcError (one line, exit 2)."""
+
+    def error(self, message: str):
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("expression", help="the expression, or - to read it from standard input")
+    p.add_argument("--shape", action="append", default=[], metavar="NAME=DIMS",
+                   help="declare a shape: x=n, W=m,n, W=mxn, W=3,4, b=scalar (repeatable)")
+    p.add_argument("--dialect", choices=("default", "matlab"), default="default",
+                   help="input language: default (NumPy-like) or matlab (matrixcalculus.org)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+    parser = _Parser(prog="matcalc", description="Symbolic matrix calculus: parse, evaluate "
+                     "and differentiate vector and matrix expressions.",
+                     epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"matcalc {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("parse", help="print the expression with its inferred shapes")
+    _common(p)
+    p.add_argument("--ascii", action="store_true", help="print in the input language")
+
+    p = sub.add_parser("eval", help="evaluate the expression with NumPy")
+    _common(p)
+    p.add_argument("--value", action="append", default=[], metavar="NAME=VALUES",
+                   help="a value: b=2, x=1,2,3, A=1,2;3,4 (rows split by ;) (repeatable)")
+    p.add_argument("--values", metavar="FILE.npz", help="values from a NumPy .npz file")
+
+    p = sub.add_parser("diff", help="differentiate the expression")
+    _common(p)
+    p.add_argument("--wrt", action="append", required=True, metavar="VAR",
+                   help="the variable to differentiate by (repeatable)")
+    p.add_argument("--order", type=int, default=1, choices=(1, 2),
+                   help="1: gradient/Jacobian; 2: Hessian of a scalar")
+    p.add_argument("--layout", choices=("numerator", "denominator", "mixed"),
+                   default="numerator", help="how to show it (numerator: the paper's)")
+    p.add_argument("--ascii", action="store_true", help="print in the input language")
+    return parser
+
+
+def _shapes(specs: Sequence[str]) -> dict:
+    out = {}
+    for spec in specs:
+        name, eq, dims = spec.partition("=")
+        if not eq or not name.strip():
+            raise UsageError(f"bad --shape {spec!r}: write NAME=DIMS, e.g. W=m,n or b=scalar")
+        out[name.strip()] = dims
+    return out
+
+
+def _expression(text: str) -> str:
+    if text == "-":
+        return sys.stdin.read().strip()
+    return text
+
+
+def _values(specs: Sequence[str], npz: str | None) -> dict:
+    import numpy as np
+    out: dict = {}
+    if npz:
+        try:
+            with np.load(npz) as data:
+                out.update({k: data[k] for k in data.files})
+        except (OSError, ValueError) as err:
+            raise UsageError(f"cannot read values from {npz}: {err}") from None
+    for spec in specs:
+        name, eq, text = spec.partition("=")
+        if not eq or not name.strip():
+            raise UsageError(f"bad --value {spec!r}: write NAME=VALUES, e.g. x=1,2,3")
+        try:
+            rows = [[float(v) for v in row.split(",")] for row in text.split(";")]
+        except ValueError:
+            raise UsageError(f"bad --value {spec!r}: the values must be numbers") from None
+        if ";" in text:
+            if len({len(r) for r in rows}) != 1:
+                raise UsageError(f"bad --value {spec!r}: the rows have different lengths")
+            out[name.strip()] = np.array(rows)
+        elif len(rows[0]) == 1 and "," not in text:
+            out[name.strip()] = np.array(rows[0][0])
+        else:
+            out[name.strip()] = np.array(rows[0])
+    return out
+
+
+def _cmd_parse(args) -> int:
+    from . import expr as E
+    from .parser import parse
+    from .printing.text import to_text, to_unicode
+    from .shapes import describe
+    e = parse(_expression(args.expression), _shapes(args.shape), args.dialect)
+    print(to_text(e) if args.ascii else to_unicode(e))
+    for v in E.variables(e):
+        print(f"  {v.name}: {describe(v.shape)}")
+    print(f"  result: {describe(e.shape)}")
+    return 0
+
+
+def _cmd_eval(args) -> int:
+    import numpy as np
+    from .evaluate import evaluate
+    from .parser import parse
+    e = parse(_expression(args.expression), _shapes(args.shape), args.dialect)
+    value = evaluate(e, _values(args.value, args.values))
+    with np.printoptions(precision=10, suppress=True):
+        print(value if value.ndim else repr(float(value)))
+    return 0
+
+
+def _cmd_diff(args) -> int:
+    from .diff import diff
+    from .parser import parse
+    e = parse(_expression(args.expression), _shapes(args.shape), args.dialect)
+    for i, wrt in enumerate(args.wrt):
+        d = diff(e, wrt, order=args.order)
+        if i:
+            print()
+        print(d.report(layout=args.layout, ascii=args.ascii))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 2
+        return {"parse": _cmd_parse, "eval": _cmd_eval, "diff": _cmd_diff}[args.command](args)
+    except MatcalcError as err:
+        print(f"matcalc: {err.kind}: {err}", file=sys.stderr)
+        return 2
+    except RecursionError:
+        print("matcalc: error: the expression is nested too deeply", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("matcalc: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

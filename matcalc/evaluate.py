@@ -1,0 +1,144 @@
+"""NumPy evaluation of expressions (the numeric contract).
+
+Vectors are 1-D arrays, matrices 2-D, scalars 0-D; a row vector (the transpose of
+a vector) is a ``(1, n)`` array. Symbolic dimensions are bound from the arrays
+given and checked against each other.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+
+from . import expr as E
+from . import shapes as S
+from .errors import EvalError, ShapeError
+
+
+def bind_dims(variables, values: Mapping[str, object]) -> tuple[dict, dict]:
+    """Check the values against the variables' shapes; return (arrays, dims)."""
+    arrays: dict[str, np.ndarray] = {}
+    dims: dict[str, int] = {}
+    where: dict[str, str] = {}
+    for v in variables:
+        if v.tangent:
+            continue
+        if v.name not in values:
+            raise EvalError(f"no value given for {v.name} ({S.describe(v.shape)})")
+        raw = values[v.name]
+        try:
+            a = np.asarray(raw, dtype=float)
+        except (TypeError, ValueError):
+            raise EvalError(f"the value of {v.name} is not numeric: {raw!r}") from None
+        if a.ndim != len(v.shape):
+            raise ShapeError(f"{v.name} is a {S.describe(v.shape)} but its value has "
+                             f"shape {a.shape}")
+        for d, n in zip(v.shape, a.shape):
+            if isinstance(d, int):
+                if d != n:
+                    raise ShapeError(f"{v.name} has shape {S.shape_str(v.shape)} but its "
+                                     f"value has shape {a.shape}")
+            elif d in dims and dims[d] != n:
+                raise ShapeError(f"dimension {d} is {dims[d]} from {where[d]} but {n} "
+                                 f"from {v.name}")
+            else:
+                dims.setdefault(d, n)
+                where.setdefault(d, v.name)
+        arrays[v.name] = a
+    return arrays, dims
+
+
+def concrete(shape: tuple, dims: Mapping[str, int]) -> tuple:
+    try:
+        return tuple(d if isinstance(d, int) else dims[d] for d in shape)
+    except KeyError as err:
+        raise EvalError(f"the size of dimension {err.args[0]} is not known from the values "
+                        f"given") from None
+
+
+def _as2d(a: np.ndarray) -> np.ndarray:
+    if a.ndim == 0:
+        return a.reshape(1, 1)
+    if a.ndim == 1:
+        return a.reshape(-1, 1)
+    return a
+
+
+class Evaluator:
+    """Evaluates nodes with a memo: shared sub-expressions are computed once."""
+
+    def __init__(self, arrays: Mapping[str, np.ndarray], dims: Mapping[str, int],
+                 tangents: Mapping[E.Expr, np.ndarray] | None = None):
+        self.arrays = arrays
+        self.dims = dims
+        self.tangents = tangents or {}
+        self.memo: dict[E.Expr, np.ndarray] = {}
+
+    def value(self, root: E.Expr) -> np.ndarray:
+        memo = self.memo
+        for node in E.postorder(root):
+            if node not in memo:
+                memo[node] = self._eval(node, [memo[a] for a in node.args])
+        return memo[root]
+
+    def _eval(self, e: E.Expr, args: list) -> np.ndarray:
+        t = type(e)
+        if t is E.Var:
+            if e.tangent:
+                return self.tangents[e]
+            return self.arrays[e.name]
+        if t is E.Num:
+            return np.asarray(float(e.value))
+        if t is E.Size:
+            return np.asarray(float(concrete((e.dim,), self.dims)[0]))
+        if t is E.Eye:
+            return np.eye(concrete((e.n,), self.dims)[0])
+        if t is E.Add:
+            out = args[0]
+            for a in args[1:]:
+                out = out + a
+            return out
+        if t is E.Mul:
+            out = args[0]
+            for a in args[1:]:
+                out = out * a
+            return out
+        if t is E.Pow:
+            return np.power(args[0], args[1])
+        if t is E.MatMul:
+            out = _as2d(args[0])
+            for a in args[1:]:
+                out = out @ _as2d(a)
+            return out.reshape(concrete(e.shape, self.dims))
+        if t is E.Transpose:
+            a = args[0]
+            if a.ndim == 1:
+                return a.reshape(1, -1)
+            if e.shape and len(e.shape) == 1:
+                return a.reshape(-1)
+            return a.T
+        if t is E.Expand:
+            return np.broadcast_to(args[0], concrete(e.shape, self.dims)).copy()
+        if t is E.Call:
+            return np.asarray(e.spec.numpy(*args), dtype=float)
+        if t is E.VecLit:
+            return np.array([float(a) for a in args])
+        if t is E.Entry:
+            a = args[0]
+            if not e.index < a.shape[0]:
+                raise EvalError(f"index {e.index} is out of range for a vector of length "
+                                f"{a.shape[0]}")
+            return np.asarray(a[e.index])
+        raise TypeError(f"cannot evaluate {t.__name__}")  # pragma: no cover
+
+
+def evaluate(expr, values: Mapping[str, object], shapes=None,
+             dialect: str = "default") -> np.ndarray:
+    """The value of ``expr`` (text or Expr) for the given values, as a NumPy array."""
+    if isinstance(expr, str):
+        from .parser import parse
+        expr = parse(expr, shapes, dialect)
+    arrays, dims = bind_dims(E.variables(expr), values)
+    with np.errstate(all="ignore"):
+        out = Evaluator(arrays, dims).value(expr)
+    return np.asarray(out, dtype=float).reshape(concrete(expr.shape, dims))

@@ -1,0 +1,832 @@
+"""The expression nodes and their smart constructors.
+
+Nodes are small, immutable and *interned*: building the same node twice gives the
+same object, so equality is identity, hashing is O(1) and equal sub-trees are
+shared (derivatives are cached by node, nothing is differentiated twice).
+
+Every node knows its shape, computed when it is built by a smart constructor
+(lower-case functions below: ``add``, ``mul``, ``matmul``...), which also does the
+cheap algebra that keeps results readable: flattening, 0/1/identity folding,
+numeric constants folded, equal terms collected, transposes pushed through sums
+and products. A badly shaped node cannot exist: the constructors raise
+:class:`ShapeError`.
+
+Vectors are columns. Inside a matrix product a vector ``(n,)`` is an ``n×1``
+matrix and the transpose of a vector is the row vector ``(1, n)``; a ``1×1``
+result is a scalar.
+"""
+from __future__ import annotations
+
+import weakref
+from fractions import Fraction
+from typing import Callable, Iterable, Sequence
+
+from . import shapes as S
+from .errors import ParseError, ShapeError
+
+MAX_DEPTH = 4000  # deeper trees are refused (see parser: a clean error, not a RecursionError)
+
+_TABLE: "weakref.WeakValueDictionary[tuple, Expr]" = weakref.WeakValueDictionary()
+
+
+class Expr:
+    """Base of all nodes. ``args`` are the child nodes, ``params`` the other data."""
+
+    __slots__ = ("args", "params", "shape", "depth", "_hash", "__weakref__")
+    args: tuple
+    params: tuple
+    shape: tuple
+    depth: int
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"{type(self).__name__} nodes are immutable")
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __ne__(self, other: object) -> bool:
+        return self is not other
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __reduce__(self):
+        return (_rebuild_node, (type(self), self.params, self.args))
+
+    def rebuild(self, args: Sequence["Expr"]) -> "Expr":
+        """The same kind of node over new children (through the smart constructor)."""
+        raise NotImplementedError
+
+    def map_dims(self, f: Callable[[S.Dim], S.Dim], args: Sequence["Expr"]) -> "Expr":
+        """Rebuild with every dimension in ``params`` passed through ``f``."""
+        return self.rebuild(args)
+
+    @property
+    def rank(self) -> int:
+        return len(self.shape)
+
+    def __str__(self) -> str:
+        from .printing.text import to_text  # printers depend on the core, not the reverse
+        return to_text(self)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self} : {S.shape_str(self.shape)}>"
+
+    def to_sympy(self):
+        from .sympy_bridge import to_sympy
+        return to_sympy(self)
+
+
+def _rebuild_node(cls, params, args):
+    return _make(cls, params, args, None)
+
+
+def _make(cls, params: tuple, args: tuple, shape: tuple | None) -> Expr:
+    key = (cls, params, args)
+    node = _TABLE.get(key)
+    if node is not None:
+        return node
+    node = object.__new__(cls)
+    depth = 1 + max((a.depth for a in args), default=0)
+    if depth > MAX_DEPTH:
+        raise ParseError(f"expression is nested more than {MAX_DEPTH} levels deep")
+    osa = object.__setattr__
+    osa(node, "args", args)
+    osa(node, "params", params)
+    osa(node, "shape", shape)
+    osa(node, "depth", depth)
+    osa(node, "_hash", hash((cls.__name__, params, tuple(a._hash for a in args))))
+    _TABLE[key] = node
+    return node
+
+
+def _map_shape(f, shape):
+    return tuple(f(d) for d in shape)
+
+
+# --------------------------------------------------------------------------- leaves
+
+class Var(Expr):
+    """A variable. ``tangent`` marks the differential ``dv`` used by the differentiator."""
+    __slots__ = ()
+
+    @property
+    def name(self) -> str:
+        return self.params[0]
+
+    @property
+    def tangent(self) -> bool:
+        return self.params[2]
+
+    def rebuild(self, args):
+        return self
+
+    def map_dims(self, f, args):
+        return var(self.name, _map_shape(f, self.shape), self.tangent)
+
+
+class Num(Expr):
+    """An exact rational constant (a scalar)."""
+    __slots__ = ()
+
+    @property
+    def value(self) -> Fraction:
+        return self.params[0]
+
+    def rebuild(self, args):
+        return self
+
+
+class Size(Expr):
+    """The size of a dimension, as a scalar (``sum(ones(n))`` is ``n``)."""
+    __slots__ = ()
+
+    @property
+    def dim(self):
+        return self.params[0]
+
+    def rebuild(self, args):
+        return self
+
+    def map_dims(self, f, args):
+        return size(f(self.dim))
+
+
+class Eye(Expr):
+    """The identity matrix I of size n."""
+    __slots__ = ()
+
+    @property
+    def n(self):
+        return self.params[0]
+
+    def rebuild(self, args):
+        return self
+
+    def map_dims(self, f, args):
+        return eye(f(self.n))
+
+
+# ------------------------------------------------------------------ interior nodes
+
+class Add(Expr):
+    """Element-wise sum of terms of one shape."""
+    __slots__ = ()
+
+    def rebuild(self, args):
+        return add(*args)
+
+
+class Mul(Expr):
+    """Element-wise (Hadamard) product of factors of one shape."""
+    __slots__ = ()
+
+    def rebuild(self, args):
+        return mul(*args)
+
+
+class Pow(Expr):
+    """Element-wise power ``base ^ exp``; ``exp`` is a scalar or has the base's shape."""
+    __slots__ = ()
+
+    @property
+    def base(self) -> Expr:
+        return self.args[0]
+
+    @property
+    def exp(self) -> Expr:
+        return self.args[1]
+
+    def rebuild(self, args):
+        return power(*args)
+
+
+class MatMul(Expr):
+    """A matrix product chain (vectors are columns inside it)."""
+    __slots__ = ()
+
+    def rebuild(self, args):
+        return matmul(*args)
+
+
+class Transpose(Expr):
+    """Transpose: a vector becomes a 1×n row vector and back."""
+    __slots__ = ()
+
+    @property
+    def arg(self) -> Expr:
+        return self.args[0]
+
+    def rebuild(self, args):
+        return transpose(args[0])
+
+
+class Expand(Expr):
+    """Scalar expansion (paper): a scalar repeated into a vector or matrix; also a
+    vector repeated as the rows of a matrix (NumPy broadcasting)."""
+    __slots__ = ()
+
+    @property
+    def arg(self) -> Expr:
+        return self.args[0]
+
+    def rebuild(self, args):
+        return expand(args[0], self.shape)
+
+    def map_dims(self, f, args):
+        return expand(args[0], _map_shape(f, self.shape))
+
+
+class Call(Expr):
+    """A function of the table in :mod:`matcalc.functions` applied to arguments."""
+    __slots__ = ()
+
+    @property
+    def fn(self) -> str:
+        return self.params[0]
+
+    @property
+    def spec(self):
+        from .functions import FUNCTIONS
+        return FUNCTIONS[self.params[0]]
+
+    def rebuild(self, args):
+        return call(self.fn, *args)
+
+
+class VecLit(Expr):
+    """A vector built from scalar expressions: ``[a, b, c]``."""
+    __slots__ = ()
+
+    def rebuild(self, args):
+        return veclit(args)
+
+
+class Entry(Expr):
+    """Entry ``i`` (0-based) of a vector of known length (used by derivatives of ``[...]``)."""
+    __slots__ = ()
+
+    @property
+    def index(self) -> int:
+        return self.params[0]
+
+    def rebuild(self, args):
+        return entry(args[0], self.index)
+
+
+# ---------------------------------------------------------------- constructors
+
+def var(name: str, shape: tuple = (), tangent: bool = False) -> Expr:
+    return _make(Var, (name, tuple(shape), tangent), (), tuple(shape))
+
+
+def as_fraction(value) -> Fraction:
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, bool):
+        raise TypeError("not a number")
+    if isinstance(value, (int, str)):
+        return Fraction(value)
+    if isinstance(value, float):
+        return Fraction(str(value)) if value == value and abs(value) != float("inf") else None
+    raise TypeError(f"not a number: {value!r}")
+
+
+def num(value) -> Expr:
+    return _make(Num, (as_fraction(value),), (), ())
+
+
+ZERO = None  # set below, after the constructors exist
+ONE = None
+
+
+def size(dim) -> Expr:
+    if isinstance(dim, int):
+        return num(dim)
+    return _make(Size, (dim,), (), ())
+
+
+def eye(n) -> Expr:
+    return _make(Eye, (n,), (), (n, n))
+
+
+def zeros(shape: tuple) -> Expr:
+    return expand(num(0), tuple(shape))
+
+
+def ones(shape: tuple) -> Expr:
+    return expand(num(1), tuple(shape))
+
+
+def const_value(e: Expr) -> Fraction | None:
+    """The number a constant node stands for (a Num, or a Num expanded), else None."""
+    if type(e) is Num:
+        return e.value
+    if type(e) is Expand and type(e.arg) is Num:
+        return e.arg.value
+    return None
+
+
+def is_zero(e: Expr) -> bool:
+    return const_value(e) == 0
+
+
+def is_one(e: Expr) -> bool:
+    return const_value(e) == 1
+
+
+def constant(value, shape: tuple) -> Expr:
+    return expand(num(value), shape)
+
+
+def expand(x: Expr, shape: tuple) -> Expr:
+    """Scalar expansion: ``x`` (scalar) repeated to ``shape``; a vector repeated as rows."""
+    shape = tuple(shape)
+    if S.unify_shapes(x.shape, shape):
+        return x
+    if x.rank == 0:
+        pass
+    elif x.rank == 1 and len(shape) == 2 and S.same_dim(x.shape[0], shape[1]):
+        pass
+    else:
+        raise ShapeError(f"cannot expand {S.describe(S.resolved(x.shape))} "
+                         f"to {S.describe(S.resolved(shape))}")
+    if type(x) is Expand:
+        x = x.arg if x.arg.rank == 0 else x
+        if x.rank == len(shape):
+            return x
+    if type(x) is Mul and x.rank == 0 and type(x.args[0]) is Num:
+        # keep the coefficient outside: (-a) expanded is -1 ⊙ (a expanded)
+        return mul(_make(Expand, (shape,), (x.args[0],), shape),
+                   expand(x.args[1] if len(x.args) == 2 else _make(Mul, (), x.args[1:], ()),
+                          shape))
+    return _make(Expand, (shape,), (x,), shape)
+
+
+def broadcast(a: Expr, b: Expr, what: str) -> tuple[Expr, Expr]:
+    """Bring two operands of an element-wise operation to one shape (scalar expansion)."""
+    if S.unify_shapes(a.shape, b.shape):
+        return a, b
+    if a.rank == 0:
+        return expand(a, b.shape), b
+    if b.rank == 0:
+        return a, expand(b, a.shape)
+    if a.rank == 1 and b.rank == 2 and S.same_dim(a.shape[0], b.shape[1]) and b.shape[0] != 1:
+        return expand(a, b.shape), b
+    if b.rank == 1 and a.rank == 2 and S.same_dim(b.shape[0], a.shape[1]) and a.shape[0] != 1:
+        return a, expand(b, a.shape)
+    raise ShapeError(f"cannot {what} {S.describe(S.resolved(a.shape))} and "
+                     f"{S.describe(S.resolved(b.shape))}")
+
+
+def _split_coeff(e: Expr) -> tuple[Fraction, Expr | None]:
+    """``3*x`` -> (3, x); a constant -> (c, None)."""
+    c = const_value(e)
+    if c is not None:
+        return c, None
+    if type(e) is Mul:
+        c0 = const_value(e.args[0])
+        if c0 is not None:
+            rest = e.args[1:]
+            return c0, (rest[0] if len(rest) == 1 else _make(Mul, (), rest, e.shape))
+    return Fraction(1), e
+
+
+def scale(c, e: Expr) -> Expr:
+    """The constant ``c`` times ``e``."""
+    c = as_fraction(c)
+    if c == 1:
+        return e
+    return mul(constant(c, e.shape) if e.rank else num(c), e)
+
+
+def add(*terms: Expr) -> Expr:
+    """Element-wise sum: flattened, zeros dropped, constants folded, equal terms collected."""
+    if not terms:
+        raise ValueError("add() needs at least one term")
+    shape = terms[0].shape
+    for t in terms[1:]:
+        S.check_same(shape, t.shape, "add", "left", "right")
+    flat: list[Expr] = []
+    for t in terms:
+        if type(t) is Add:
+            flat.extend(t.args)
+        else:
+            flat.append(t)
+    shape = S.resolved(shape)
+    const = Fraction(0)
+    coeffs: dict[Expr, Fraction] = {}
+    for t in flat:
+        c, rest = _split_coeff(t)
+        if rest is None:
+            const += c
+        else:
+            coeffs[rest] = coeffs.get(rest, Fraction(0)) + c
+    out = [scale(c, r) for r, c in coeffs.items() if c != 0]
+    if const != 0:
+        out.append(constant(const, shape))
+    if not out:
+        return zeros(shape)
+    if len(out) == 1:
+        return out[0]
+    return _make(Add, (), tuple(out), shape)
+
+
+def _base_exp(e: Expr) -> tuple[Expr, Fraction]:
+    """``x^3`` -> (x, 3); anything else (a non-constant exponent too) -> (e, 1)."""
+    if type(e) is Pow:
+        c = const_value(e.exp)
+        if c is not None:
+            return e.base, c
+    return e, Fraction(1)
+
+
+def mul(*factors: Expr) -> Expr:
+    """Element-wise product: flattened, constants folded into one leading coefficient,
+    equal bases combined into powers (``x * x^2 = x^3``)."""
+    if not factors:
+        raise ValueError("mul() needs at least one factor")
+    shape = factors[0].shape
+    for f in factors[1:]:
+        S.check_same(shape, f.shape, "multiply element-wise", "left", "right")
+    shape = S.resolved(shape)
+    flat: list[Expr] = []
+    for f in factors:
+        flat.extend(f.args if type(f) is Mul else (f,))
+    coeff = Fraction(1)
+    powers: dict[Expr, Fraction] = {}
+    others: list[Expr] = []
+    for f in flat:
+        c = const_value(f)
+        if c is not None:
+            coeff *= c
+            continue
+        base, e = _base_exp(f)
+        if base in powers:
+            powers[base] += e
+        else:
+            powers[base] = e
+            others.append(base)
+    if coeff == 0:
+        return zeros(shape)
+    out: list[Expr] = []
+    for f in others:
+        if f in powers:
+            e = powers.pop(f)
+            if e != 0:
+                out.append(f if e == 1 else power(f, num(e)))
+        else:
+            out.append(f)
+    if coeff != 1 or not out:
+        out.insert(0, constant(coeff, shape))
+    if len(out) == 1:
+        return out[0]
+    return _make(Mul, (), tuple(out), shape)
+
+
+def neg(x: Expr) -> Expr:
+    return scale(-1, x)
+
+
+def sub(a: Expr, b: Expr) -> Expr:
+    a, b = broadcast(a, b, "subtract")
+    return add(a, neg(b))
+
+
+def div(a: Expr, b: Expr) -> Expr:
+    """``a / b = a * b^-1`` (element-wise)."""
+    a, b = broadcast(a, b, "divide")
+    return mul(a, power(b, num(-1)))
+
+
+def _exact_pow(b: Fraction, e: Fraction) -> Fraction | None:
+    if e.denominator != 1 or (b == 0 and e < 0) or abs(e) > 64:
+        return None
+    return b ** int(e)
+
+
+def power(base: Expr, exp: Expr) -> Expr:
+    """Element-wise power; a scalar exponent is kept scalar (it is expanded implicitly)."""
+    if exp.rank and not S.unify_shapes(exp.shape, base.shape):
+        if base.rank == 0:
+            base = expand(base, exp.shape)
+        else:
+            raise ShapeError(f"cannot raise {S.describe(S.resolved(base.shape))} to the power "
+                             f"{S.describe(S.resolved(exp.shape))}")
+    if type(exp) is Expand and exp.arg.rank == 0:
+        exp = exp.arg
+    e = const_value(exp)
+    if e is not None:
+        if e == 0:
+            return ones(S.resolved(base.shape))
+        if e == 1:
+            return base
+        b = const_value(base)
+        if b is not None:
+            r = _exact_pow(b, e)
+            if r is not None:
+                return constant(r, S.resolved(base.shape))
+        if type(base) is Pow:
+            e0 = const_value(base.exp)
+            if e0 is not None and e.denominator == 1 and e0.denominator == 1:
+                return power(base.base, num(e0 * e))
+        if type(base) is Call and base.fn == "sqrt" and e.denominator == 1 and e % 2 == 0:
+            return power(base.args[0], num(e / 2))
+    return _make(Pow, (), (base, exp), S.resolved(base.shape))
+
+
+# ---- matrix products
+
+def as2d(shape: tuple) -> tuple:
+    """The 2-D view inside a matrix product: a vector is a column."""
+    if len(shape) == 0:
+        return (1, 1)
+    if len(shape) == 1:
+        return (shape[0], 1)
+    return shape
+
+
+def _pair_rule(a: Expr, b: Expr) -> Expr | None:
+    """Local identities of a product of two adjacent factors, or None."""
+    # 1ᵀ diag(x) = xᵀ and diag(x) 1 = x
+    if type(b) is Call and b.fn == "diag" and type(a) is Transpose and is_one(a.arg):
+        return transpose(b.args[0])
+    if type(a) is Call and a.fn == "diag" and b.rank == 1 and is_one(b):
+        return a.args[0]
+    # diag(x) diag(y) = diag(x ⊙ y)
+    if type(a) is Call and a.fn == "diag" and type(b) is Call and b.fn == "diag":
+        return call("diag", mul(a.args[0], b.args[0]))
+    # diag(x) v = x ⊙ v for a vector v
+    if type(a) is Call and a.fn == "diag" and b.rank == 1:
+        return mul(a.args[0], b)
+    # vᵀ diag(x) = (v ⊙ x)ᵀ
+    if type(b) is Call and b.fn == "diag" and type(a) is Transpose and a.arg.rank == 1:
+        return transpose(mul(a.arg, b.args[0]))
+    # A⁻¹ A = I
+    if type(a) is Call and a.fn == "inv" and a.args[0] is b:
+        return eye(S.resolve(b.shape[0]))
+    if type(b) is Call and b.fn == "inv" and b.args[0] is a:
+        return eye(S.resolve(a.shape[0]))
+    return None
+
+
+def matmul(*factors: Expr) -> Expr:
+    """The matrix product of a chain (column semantics: a vector is n×1)."""
+    if not factors:
+        raise ValueError("matmul() needs at least one factor")
+    flat: list[Expr] = []
+    for f in factors:
+        if f.rank == 0:
+            raise ShapeError("cannot use a scalar in a matrix product (@): use * to scale")
+        flat.extend(f.args if type(f) is MatMul else (f,))
+    for left, right in zip(flat, flat[1:]):
+        if not S.same_dim(as2d(left.shape)[1], as2d(right.shape)[0]):
+            raise ShapeError(
+                f"cannot multiply {S.describe(S.resolved(left.shape))} by "
+                f"{S.describe(S.resolved(right.shape))}: inner dimensions "
+                f"{S.resolve(as2d(left.shape)[1])} and {S.resolve(as2d(right.shape)[0])} differ")
+    rows = S.resolve(as2d(flat[0].shape)[0])
+    cols = S.resolve(as2d(flat[-1].shape)[1])
+    if rows == 1 and cols == 1:
+        shape: tuple = ()
+    elif flat[-1].rank == 1:
+        shape = (rows,)
+    else:
+        shape = (rows, cols)
+    # Pull scalar factors out: (c A) B = c (A B)
+    scalars: list[Expr] = []
+    items: list[Expr] = []
+    for f in flat:
+        if type(f) is Mul and f.args[0].rank and type(f.args[0]) is Expand \
+                and f.args[0].arg.rank == 0:
+            scalars.append(f.args[0].arg)
+            rest = f.args[1:]
+            f = rest[0] if len(rest) == 1 else mul(*rest)
+        if is_zero(f):
+            return zeros(shape)
+        items.append(f)
+    # Local identities, applied until none fits
+    changed = True
+    while changed and len(items) > 1:
+        changed = False
+        items = [f for f in items if type(f) is not Eye] or items[:1]
+        for i in range(len(items) - 1):
+            r = _pair_rule(items[i], items[i + 1])
+            if r is not None:
+                if r.rank == 0:
+                    scalars.append(r)
+                    del items[i:i + 2]
+                else:
+                    items[i:i + 2] = list(r.args) if type(r) is MatMul else [r]
+                changed = True
+                break
+    if not items:
+        prod: Expr = num(1) if shape == () else eye(rows)
+    elif len(items) == 1:
+        prod = items[0]
+    else:
+        prod = _make(MatMul, (), tuple(items), shape)
+    if prod.shape != shape:
+        prod = _reshape_collapsed(prod, shape)
+    if scalars:
+        s = mul(*scalars)
+        prod = mul(expand(s, shape), prod) if shape else mul(s, prod)
+    return prod
+
+
+def _reshape_collapsed(prod: Expr, shape: tuple) -> Expr:
+    """A product whose only factor left has the 2-D shape of ``shape``
+    (e.g. ``xᵀ`` left of a 1×1 chain): give it the chain's shape."""
+    if S.unify_shapes(prod.shape, shape):
+        return prod
+    if shape == () and prod.rank == 2:
+        return _make(MatMul, (), (prod,), ())
+    if len(shape) == 1 and prod.rank == 2:
+        return transpose(prod) if S.resolve(prod.shape[0]) == 1 else prod
+    return prod
+
+
+def matmul_op(a: Expr, b: Expr) -> Expr:
+    """``a @ b`` as NumPy reads it: two vectors give their dot product; a vector on the
+    left of a matrix is a row (``x @ A = (Aᵀ x)``) unless the matrix is a single row
+    (then ``x @ yᵀ`` is the outer product, as in the paper)."""
+    if a.rank == 0 or b.rank == 0:
+        raise ShapeError("cannot use a scalar in a matrix product (@): use * to scale")
+    if a.rank == 1 and b.rank == 1:
+        return matmul(transpose(a), b)
+    if a.rank == 1 and b.rank == 2 and S.resolve(b.shape[0]) != 1:
+        return transpose(matmul(transpose(b), a))
+    return matmul(a, b)
+
+
+def transpose(x: Expr) -> Expr:
+    """Transpose, pushed through sums and products (``(AB)ᵀ = BᵀAᵀ``) to the leaves."""
+    if x.rank == 0:
+        return x
+    t = type(x)
+    if t is Transpose:
+        return x.arg
+    if t is MatMul:
+        return matmul(*[transpose(f) for f in reversed(x.args)])
+    if t is Add:
+        return add(*[transpose(a) for a in x.args])
+    if t is Eye:
+        return x
+    if t is Expand and x.arg.rank == 0:
+        return expand(x.arg, _transposed_shape(x.shape))
+    if t is Call and x.fn == "diag":
+        return x
+    if t is Mul and x.args[0].rank and type(x.args[0]) is Expand and x.args[0].arg.rank == 0:
+        # c·A: keep the scalar in front
+        rest = x.args[1:]
+        inner = rest[0] if len(rest) == 1 else _make(Mul, (), rest, x.shape)
+        tr = transpose(inner)
+        return mul(expand(x.args[0].arg, tr.shape), tr)
+    return _make(Transpose, (), (x,), _transposed_shape(S.resolved(x.shape)))
+
+
+def _transposed_shape(shape: tuple) -> tuple:
+    if len(shape) == 1:
+        return (1, shape[0])
+    if len(shape) == 2 and S.resolve(shape[0]) == 1:
+        return (shape[1],)
+    return (shape[1], shape[0])
+
+
+def call(fn: str, *args: Expr) -> Expr:
+    """Apply a function of the table (checks arity and shapes, folds what is exact)."""
+    from .functions import FUNCTIONS
+    if fn == "diag" and args and args[0].rank == 2:
+        fn = "diagonal"  # diag(A) of a matrix is its diagonal vector
+    spec = FUNCTIONS.get(fn)
+    if spec is None:
+        raise ParseError(f"unknown function {fn!r}")
+    if spec.arity is not None and len(args) != spec.arity:
+        raise ParseError(f"{spec.name}() takes {spec.arity} argument"
+                         f"{'s' if spec.arity != 1 else ''}, got {len(args)}")
+    args, shape = spec.check(args)
+    if spec.simplify is not None:
+        r = spec.simplify(*args)
+        if r is not None:
+            return r
+    return _make(Call, (fn,), tuple(args), shape)
+
+
+def veclit(items: Iterable[Expr]) -> Expr:
+    items = tuple(items)
+    if not items:
+        raise ShapeError("a vector [ ... ] needs at least one entry")
+    for i, it in enumerate(items):
+        if it.rank != 0:
+            raise ShapeError(f"entry {i + 1} of a vector [ ... ] must be a scalar, "
+                             f"not a {S.describe(S.resolved(it.shape))}")
+    return _make(VecLit, (), items, (len(items),))
+
+
+def entry(x: Expr, i: int) -> Expr:
+    if x.rank != 1:
+        raise ShapeError(f"cannot take an entry of a {S.describe(x.shape)}")
+    if type(x) is VecLit:
+        return x.args[i]
+    if type(x) is Expand:
+        return x.arg
+    if type(x) is Add:
+        return add(*[entry(a, i) for a in x.args])
+    if type(x) is Mul:
+        return mul(*[entry(a, i) for a in x.args])
+    return _make(Entry, (i,), (x,), ())
+
+
+ZERO = num(0)
+ONE = num(1)
+
+
+# ------------------------------------------------------------------- traversal
+
+def postorder(root: Expr) -> list[Expr]:
+    """Every distinct node under ``root``, children before parents (no recursion)."""
+    seen: set[int] = set()
+    order: list[Expr] = []
+    stack: list[tuple[Expr, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        for a in reversed(node.args):
+            if id(a) not in seen:
+                stack.append((a, False))
+    return order
+
+
+def count_nodes(e: Expr) -> int:
+    """Number of distinct nodes (the size of the DAG)."""
+    return len(postorder(e))
+
+
+def tree_size(e: Expr) -> int:
+    """Number of nodes when printed as a tree (shared sub-trees counted each time)."""
+    sizes: dict[int, int] = {}
+    for n in postorder(e):
+        sizes[id(n)] = 1 + sum(sizes[id(a)] for a in n.args)
+    return sizes[id(e)]
+
+
+def transform(root: Expr, fn: Callable[[Expr, tuple], Expr]) -> Expr:
+    """Rebuild bottom-up: ``fn(node, new_args)`` gives each node's replacement."""
+    memo: dict[Expr, Expr] = {}
+    for n in postorder(root):
+        memo[n] = fn(n, tuple(memo[a] for a in n.args))
+    return memo[root]
+
+
+def substitute(root: Expr, mapping: dict[Expr, Expr]) -> Expr:
+    """Replace sub-trees (typically variables) by others, rebuilding through the constructors."""
+    def fn(node, args):
+        if node in mapping:
+            return mapping[node]
+        if all(a is b for a, b in zip(args, node.args)):
+            return node
+        return node.rebuild(args)
+    return transform(root, fn)
+
+
+def map_dims(root: Expr, f: Callable[[S.Dim], S.Dim]) -> Expr:
+    return transform(root, lambda node, args: node.map_dims(f, args))
+
+
+def variables(e: Expr) -> list[Expr]:
+    """The variables of ``e`` in order of first appearance (left to right)."""
+    out: list[Expr] = []
+    seen: set = set()
+    stack = [e]
+    while stack:
+        n = stack.pop()
+        if type(n) is Var:
+            if n not in seen:
+                seen.add(n)
+                out.append(n)
+        else:
+            stack.extend(reversed(n.args))
+    return out
+
+
+def dims_of(e: Expr) -> list:
+    """The symbolic dimensions used in ``e``, in order of appearance."""
+    out: list = []
+    for n in postorder(e):
+        ds: tuple = n.shape
+        if type(n) is Size:
+            ds = ds + (n.dim,)
+        for d in ds:
+            if isinstance(d, str) and d not in out:
+                out.append(d)
+    return out
+
+
+def depends_on(e: Expr, v: Expr) -> bool:
+    return any(n is v for n in postorder(e))

@@ -1,0 +1,1 @@
+"""Printers: text (the input language), Unicode, LaTeX. They depend on the core."""

@@ -1,0 +1,64 @@
+"""The printer base: dispatch to ``_print_<Node>``, one precedence table, one
+``parenthesize``. Text (input language), Unicode and LaTeX printers subclass it."""
+from __future__ import annotations
+
+from fractions import Fraction
+
+from .. import expr as E
+
+# Precedence: higher binds tighter.
+PREC_ADD = 10
+PREC_MUL = 20
+PREC_NEG = 30
+PREC_POW = 40
+PREC_POSTFIX = 50
+PREC_ATOM = 60
+
+
+class Printer:
+    """Prints an expression tree. Subclasses give the notation."""
+
+    def __init__(self) -> None:
+        self._memo: dict = {}
+
+    def doprint(self, e: E.Expr) -> str:
+        return self.print(e)[0]
+
+    def print(self, e: E.Expr) -> tuple[str, int]:
+        """``(text, precedence)`` of ``e``; memoized (nodes are shared)."""
+        hit = self._memo.get(e)
+        if hit is None:
+            method = getattr(self, "_print_" + type(e).__name__)
+            hit = method(e)
+            self._memo[e] = hit
+        return hit
+
+    def parenthesize(self, e: E.Expr, prec: int, strict: bool = False) -> str:
+        """``e`` as an operand at precedence ``prec`` (``strict``: parenthesize equal too)."""
+        text, p = self.print(e)
+        if p < prec or (strict and p == prec):
+            return self.paren(text)
+        return text
+
+    def paren(self, text: str) -> str:
+        return f"({text})"
+
+    # helpers shared by the notations
+
+    @staticmethod
+    def split_coeff(e: E.Expr) -> tuple[Fraction, list[E.Expr]]:
+        """A product's leading constant and its other factors."""
+        if type(e) is E.Mul:
+            c = E.const_value(e.args[0])
+            if c is not None:
+                return c, list(e.args[1:])
+            return Fraction(1), list(e.args)
+        c = E.const_value(e)
+        if c is not None and type(e) is E.Num:
+            return c, []
+        return Fraction(1), [e]
+
+    @staticmethod
+    def is_full(e: E.Expr) -> bool:
+        """Is ``e`` shown at its own shape (not a scalar expanded implicitly)?"""
+        return not (type(e) is E.Expand)

@@ -1,0 +1,325 @@
+"""Text printers: ``AsciiPrinter`` writes the input language (it parses back to the
+same expression); ``UnicodePrinter`` writes mathematics as a textbook does
+(``xᵀ``, ``A⁻¹``, ``⊙``, ``𝟏``, ``[z > 0]``)."""
+from __future__ import annotations
+
+from fractions import Fraction
+
+from .. import expr as E
+from ..functions import FUNCTIONS
+from .base import (PREC_ADD, PREC_ATOM, PREC_MUL, PREC_NEG, PREC_POSTFIX, PREC_POW,
+                   Printer)
+
+
+def _fraction_text(v: Fraction) -> tuple[str, int]:
+    """An exact number: ``2``, ``0.5``, ``1/3``."""
+    sign = "-" if v < 0 else ""
+    a = abs(v)
+    if a.denominator == 1:
+        text = str(a.numerator)
+        prec = PREC_ATOM
+    else:
+        d = a.denominator
+        while d % 2 == 0:
+            d //= 2
+        while d % 5 == 0:
+            d //= 5
+        decimal = None
+        if d == 1:
+            digits = 0
+            x = a
+            while x.denominator != 1 and digits < 12:
+                x *= 10
+                digits += 1
+            if digits <= 6:
+                decimal = f"{float(a):.{digits}f}"
+        if decimal is not None:
+            text, prec = decimal, PREC_ATOM
+        else:
+            text, prec = f"{a.numerator}/{a.denominator}", PREC_MUL
+    if sign:
+        return sign + text, PREC_NEG
+    return text, prec
+
+
+class AsciiPrinter(Printer):
+    """The input language (default dialect): ``parse(str(e)) == e``."""
+
+    add_sym, sub_sym = " + ", " - "
+    mul_sym, div_sym = " * ", " / "
+    matmul_sym = " @ "
+    neg_sym = "-"
+
+    def _print_Var(self, e):
+        return ("d" + e.name if e.tangent else e.name), PREC_ATOM
+
+    def _print_Num(self, e):
+        return _fraction_text(e.value)
+
+    def _print_Size(self, e):
+        return str(e.dim), PREC_ATOM
+
+    def _print_Eye(self, e):
+        return f"eye({e.n})", PREC_ATOM
+
+    def _print_Expand(self, e):
+        if e.arg.rank == 1:  # a vector repeated as rows: NumPy broadcasting
+            return (f"{self.parenthesize(e.arg, PREC_ADD)} + zeros({e.shape[0]}, {e.shape[1]})",
+                    PREC_ADD)
+        dims = ", ".join(str(d) for d in e.shape)
+        c = E.const_value(e)
+        if c == 1:
+            return f"ones({dims})", PREC_ATOM
+        if c == 0:
+            return f"zeros({dims})", PREC_ATOM
+        return f"{self.parenthesize(e.arg, PREC_MUL)} * ones({dims})", PREC_MUL
+
+    def _operand(self, e: E.Expr, siblings_full: bool, prec: int, strict=False) -> str:
+        """An operand of an element-wise operation: an expanded scalar prints as the
+        scalar when a sibling carries the shape (scalar expansion)."""
+        if siblings_full and type(e) is E.Expand and e.arg.rank == 0:
+            return self.parenthesize(e.arg, prec, strict)
+        return self.parenthesize(e, prec, strict)
+
+    def _print_Add(self, e):
+        terms = list(e.args)
+        full = any(self.is_full(t) for t in terms)
+        out = []
+        for i, t in enumerate(terms):
+            c, factors = self.split_coeff(t)
+            if i > 0 and c < 0:
+                body = self._product(-c, factors, t, full)
+                out.append(self.sub_sym + self._wrap(body, PREC_ADD, strict=True))
+            else:
+                body = self._operand(t, full, PREC_ADD) if i == 0 or c >= 0 else None
+                out.append((self.add_sym if i else "") + body)
+        return "".join(out), PREC_ADD
+
+    def _wrap(self, printed: tuple[str, int], prec: int, strict=False) -> str:
+        text, p = printed
+        return self.paren(text) if (p < prec or (strict and p == prec)) else text
+
+    def _product(self, c: Fraction, factors: list, whole: E.Expr, full: bool
+                 ) -> tuple[str, int]:
+        """``c`` times the element-wise product of ``factors``."""
+        if not factors:
+            return _fraction_text(c)
+        if c == 1 and len(factors) == 1:
+            return self._operand_pair(factors[0], full)
+        return self._print_mul_parts(c, factors, full)
+
+    def _operand_pair(self, e, full):
+        if full and type(e) is E.Expand and e.arg.rank == 0:
+            return self.print(e.arg)
+        return self.print(e)
+
+    def _print_Mul(self, e):
+        c, factors = self.split_coeff(e)
+        return self._print_mul_parts(c, factors, True)
+
+    def _print_mul_parts(self, c: Fraction, factors: list, full: bool) -> tuple[str, int]:
+        full = full or any(self.is_full(f) for f in factors)
+        num, den = [], []
+        for f in factors:
+            if type(f) is E.Pow:
+                ev = E.const_value(f.exp)
+                if ev is not None and ev < 0:
+                    den.append(f.base if ev == -1 else E.power(f.base, E.num(-ev)))
+                    continue
+            num.append(f)
+        neg = c < 0
+        c = abs(c)
+        parts = []
+        if c != 1 or not num:
+            if c.denominator != 1 and not num:
+                parts.append(str(c.numerator))
+                den.insert(0, E.num(c.denominator))
+            else:
+                parts.append(self._wrap(_fraction_text(c), PREC_MUL))
+        for i, f in enumerate(num):
+            parts.append(self._operand(f, full, PREC_MUL, strict=bool(parts)))
+        text = self.mul_sym.join(parts)
+        prec = PREC_MUL
+        if len(parts) == 1 and not den:
+            prec = self._operand_prec(num[0], full) if num else _fraction_text(c)[1]
+        for d in den:
+            text += self.div_sym + self._operand(d, full, PREC_MUL, strict=True)
+        if neg:
+            return self._negate(text, prec)
+        return text, prec
+
+    def _operand_prec(self, e, full) -> int:
+        """Precedence of an operand as printed by ``_operand`` (parenthesized: an atom)."""
+        p = self._operand_pair(e, full)[1]
+        return p if p >= PREC_MUL else PREC_ATOM
+
+    def _negate(self, text: str, prec: int) -> tuple[str, int]:
+        """``-text``: a product needs no parentheses (-(a b) and (-a) b are one thing)."""
+        if prec >= PREC_MUL:
+            return "-" + text, min(prec, PREC_NEG)
+        return f"-({text})", PREC_NEG
+
+    def _print_Pow(self, e):
+        base = self.parenthesize(e.base, PREC_POW, strict=True)
+        ev = E.const_value(e.exp)
+        if ev is not None:
+            exp = self._wrap(_fraction_text(ev), PREC_POW if ev >= 0 else PREC_NEG)
+        else:
+            exp = self.parenthesize(e.exp, PREC_POW)
+        return f"{base}^{exp}", PREC_POW
+
+    def _print_MatMul(self, e):
+        if len(e.args) == 1:
+            return self.print(e.args[0])
+        parts = [self.parenthesize(f, PREC_MUL, strict=i > 0) for i, f in enumerate(e.args)]
+        return self.matmul_sym.join(parts), PREC_MUL
+
+    def _print_Transpose(self, e):
+        return self.parenthesize(e.arg, PREC_POSTFIX) + "'", PREC_POSTFIX
+
+    def _args(self, e: E.Expr) -> str:
+        """Arguments; in max(0, z) the expanded 0 prints as 0 (scalar expansion)."""
+        full = len(e.args) > 1 and any(self.is_full(a) for a in e.args)
+        return ", ".join(self._operand(a, full, 0) for a in e.args)
+
+    def _print_Call(self, e):
+        return f"{FUNCTIONS[e.fn].text}({self._args(e)})", PREC_ATOM
+
+    def _print_VecLit(self, e):
+        return "[" + ", ".join(self.print(a)[0] for a in e.args) + "]", PREC_ATOM
+
+    def _print_Entry(self, e):
+        return f"{self.parenthesize(e.args[0], PREC_POSTFIX)}[{e.index}]", PREC_POSTFIX
+
+
+_SUP = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+class UnicodePrinter(AsciiPrinter):
+    """Mathematics as printed in the paper: ``xᵀ(A + Aᵀ)``, ``X⁻ᵀ``, ``diag(x)``, ``𝟏``."""
+
+    mul_sym = " ⊙ "
+    div_sym = " ⊘ "
+
+    def _print_Var(self, e):
+        return ("d" + e.name if e.tangent else e.name), PREC_ATOM
+
+    def _print_Eye(self, e):
+        return "I", PREC_ATOM
+
+    def _print_Expand(self, e):
+        if e.arg.rank == 1:
+            return f"𝟏{self.parenthesize(e.arg, PREC_POSTFIX)}ᵀ", PREC_MUL
+        c = E.const_value(e)
+        if c == 1:
+            return "𝟏", PREC_ATOM
+        if c == 0:
+            return "𝟎", PREC_ATOM
+        return f"{self.parenthesize(e.arg, PREC_MUL)}𝟏", PREC_MUL
+
+    def _print_mul_parts(self, c, factors, full):
+        full = full or any(self.is_full(f) for f in factors)
+        scalar_shape = all(f.rank == 0 for f in factors)
+        # scalars (numbers, expanded scalars) in front, juxtaposed; the rest with ⊙, ⊘
+        scal, num, den = [], [], []
+        for f in factors:
+            if type(f) is E.Pow:
+                ev = E.const_value(f.exp)
+                if ev is not None and ev < 0:
+                    den.append(f.base if ev == -1 else E.power(f.base, E.num(-ev)))
+                    continue
+            if not scalar_shape and type(f) is E.Expand and f.arg.rank == 0:
+                scal.append(f.arg)
+            else:
+                num.append(f)
+        neg = c < 0
+        c = abs(c)
+        head = []
+        if c != 1 or not (num or scal):
+            t = _fraction_text(c)
+            head.append(self.paren(t[0]) if t[1] < PREC_ATOM and (num or scal) else t[0])
+        for s in scal:
+            head.append(self.parenthesize(s, PREC_POW))
+        sym = " / " if scalar_shape else self.div_sym
+        if scalar_shape:
+            body = " ".join(self.parenthesize(f, PREC_MUL, strict=True) for f in num)
+            if num and not den and len(num) > 1 and all(self._short(f) for f in num):
+                body = "".join(self.parenthesize(f, PREC_POW) for f in num)
+        else:
+            body = self.mul_sym.join(self.parenthesize(f, PREC_MUL, strict=True) for f in num)
+        text = "".join(head) if all(len(h) <= 2 for h in head) else " ".join(head)
+        if body:
+            text = f"{text} {body}" if text and not self._juxt(text, body, num) else text + body
+        if not text:
+            text = "1"
+        prec = PREC_MUL
+        if len(num) == 1 and not (scal or den) and c == 1:
+            prec = self._operand_prec(num[0], full)
+        for d in den:
+            text += sym + self._operand(d, full, PREC_MUL, strict=True)
+        if neg:
+            return self._negate(text, prec)
+        return text, prec
+
+    @staticmethod
+    def _short(e):
+        return type(e) in (E.Var, E.Size) and len(str(e)) == 1
+
+    def _juxt(self, head, body, num):
+        return head[-1].isdigit() and len(num) == 1 and body[:1].isalpha() and \
+            self._short(num[0])
+
+    def _print_Pow(self, e):
+        ev = E.const_value(e.exp)
+        if ev is not None and ev.denominator == 1 and abs(ev) < 100:
+            base = self.parenthesize(e.base, PREC_POSTFIX)
+            return base + str(ev.numerator).translate(_SUP), PREC_POSTFIX
+        if ev == Fraction(1, 2):
+            return "√" + self.parenthesize(e.base, PREC_POSTFIX), PREC_POSTFIX
+        return AsciiPrinter._print_Pow(self, e)
+
+    def _print_MatMul(self, e):
+        if len(e.args) == 1:
+            return self.print(e.args[0])
+        parts = [self.parenthesize(f, PREC_POSTFIX) for f in e.args]
+        tight = all(self._tight(p) for p in parts)
+        return ("" if tight else " ").join(parts), PREC_MUL
+
+    @staticmethod
+    def _tight(text: str) -> bool:
+        """Juxtapose ``xᵀAx`` when every factor is one letter (with super-scripts) or
+        a bracketed group."""
+        core = text.rstrip("ᵀ⁻¹")
+        return len(core) == 1 or (text.startswith("(") and text.endswith(("ᵀ", ")", "¹")))
+
+    def _print_Transpose(self, e):
+        if type(e.arg) is E.Call and e.arg.fn == "inv":
+            return self.parenthesize(e.arg.args[0], PREC_POSTFIX) + "⁻ᵀ", PREC_POSTFIX
+        return self.parenthesize(e.arg, PREC_POSTFIX) + "ᵀ", PREC_POSTFIX
+
+    def _print_Call(self, e):
+        fn = e.fn
+        a = e.args[0] if e.args else None
+        if fn == "inv":
+            return self.parenthesize(a, PREC_POSTFIX) + "⁻¹", PREC_POSTFIX
+        if fn == "step":
+            return f"[{self.print(a)[0]} > 0]", PREC_ATOM
+        if fn == "abs":
+            return f"|{self.print(a)[0]}|", PREC_ATOM
+        if fn == "norm2":
+            return f"‖{self.print(a)[0]}‖", PREC_ATOM
+        if fn == "norm1":
+            return f"‖{self.print(a)[0]}‖₁", PREC_ATOM
+        if fn == "sqrt":
+            return "√" + self.parenthesize(a, PREC_POSTFIX), PREC_POSTFIX
+        return f"{FUNCTIONS[fn].unicode}({self._args(e)})", PREC_ATOM
+
+
+def to_text(e: E.Expr) -> str:
+    """The expression in the input language (parses back to ``e``)."""
+    return AsciiPrinter().doprint(e)
+
+
+def to_unicode(e: E.Expr) -> str:
+    """The expression as mathematics, with Unicode symbols."""
+    return UnicodePrinter().doprint(e)

@@ -1,0 +1,222 @@
+"""Shapes, dimensions, the naming convention and dimension inference by unification.
+
+A shape is a tuple of dimensions: ``()`` a scalar, ``(n,)`` a (column) vector,
+``(m, n)`` a matrix. A dimension is a positive ``int`` or a ``str`` symbol.
+While an expression is being parsed, undeclared dimensions are unknowns, strings
+that start with ``?``; a :class:`Unifier` ties them together and, at the end,
+gives them readable names.
+"""
+from __future__ import annotations
+
+import contextvars
+import re
+from typing import Iterable, Mapping, Union
+
+from .errors import ShapeError, UsageError
+
+Dim = Union[int, str]
+Shape = tuple  # tuple[Dim, ...] of length 0, 1 or 2
+
+GREEK = frozenset(
+    "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron "
+    "pi rho sigma tau upsilon phi chi psi omega".split()
+)
+_FRESH = ["n", "m", "p", "q", "r", "s", "t", "k", "l", "d"]
+
+
+def is_unknown(d: Dim) -> bool:
+    return isinstance(d, str) and d.startswith("?")
+
+
+def dim_str(d: Dim) -> str:
+    return str(d)
+
+
+def shape_str(shape: Shape) -> str:
+    """Human form of a shape: ``scalar``, ``n``, ``m×n``."""
+    if len(shape) == 0:
+        return "scalar"
+    return "×".join(dim_str(d) for d in shape)
+
+
+def kind_of(shape: Shape) -> str:
+    if len(shape) == 0:
+        return "scalar"
+    if len(shape) == 1:
+        return "vector"
+    if shape[0] == 1:
+        return "row vector"
+    return "matrix"
+
+
+def describe(shape: Shape) -> str:
+    """``vector (n)``, ``matrix (m×n)``, ``scalar``."""
+    k = kind_of(shape)
+    return k if k == "scalar" else f"{k} ({shape_str(shape)})"
+
+
+def convention_rank(name: str) -> int:
+    """Rank given by the naming convention of matrixcalculus.org.
+
+    Lower-case names starting with a-g and Greek names are scalars, other
+    lower-case names vectors, upper-case names matrices.
+    """
+    base = name.lower()
+    if base in GREEK or re.match(r"[\u0370-\u03ff]", name[0]):
+        return 0
+    first = name[0]
+    if first.isupper():
+        return 2
+    if "a" <= first <= "g":
+        return 0
+    return 1
+
+
+def _parse_dim(text: str, where: str) -> Dim:
+    text = text.strip()
+    if re.fullmatch(r"[0-9]+", text):
+        value = int(text)
+        if value <= 0:
+            raise UsageError(f"dimension {text!r} in {where} must be positive")
+        return value
+    if re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", text):
+        return text
+    raise UsageError(f"bad dimension {text!r} in {where}: use a name like n or a positive integer")
+
+
+def parse_shape_spec(spec: object, where: str = "shape") -> Shape:
+    """Accept ``("m", "n")``, ``"m,n"``, ``"mxn"``, ``"3,4"``, ``"scalar"``, ``()``, ``3``."""
+    if isinstance(spec, (tuple, list)):
+        dims = [_parse_dim(str(d), where) if not isinstance(d, int) else d for d in spec]
+        for d in dims:
+            if isinstance(d, int) and d <= 0:
+                raise UsageError(f"dimension {d} in {where} must be positive")
+    elif isinstance(spec, int) and not isinstance(spec, bool):
+        dims = [_parse_dim(str(spec), where)]
+    elif isinstance(spec, str):
+        text = spec.strip()
+        if text in ("", "scalar", "()"):
+            return ()
+        if "," in text:
+            parts = text.split(",")
+        elif text.count("x") + text.count("×") == 1 and re.fullmatch(r"\w+[x×]\w+", text):
+            # "mxn", "3x4", "m×n"; a name with an x in it needs commas ("nx,ny")
+            parts = re.split("[x×]", text)
+        else:
+            parts = [text]
+        dims = [_parse_dim(p, where) for p in parts]
+    else:
+        raise UsageError(f"bad shape {spec!r} in {where}")
+    if len(dims) > 2:
+        raise UsageError(f"shape {spec!r} in {where} has {len(dims)} dimensions; at most 2")
+    return tuple(dims)
+
+
+def normalize_shapes(shapes: Mapping[str, object] | None) -> dict[str, Shape]:
+    if not shapes:
+        return {}
+    out = {}
+    for name, spec in shapes.items():
+        if not re.fullmatch(r"[^\W\d]\w*", str(name)):
+            raise UsageError(f"bad variable name {name!r} in shapes")
+        out[str(name)] = parse_shape_spec(spec, where=f"the shape of {name}")
+    return out
+
+
+class Unifier:
+    """Union-find over dimensions. Declared dims (symbols, ints) are rigid."""
+
+    def __init__(self) -> None:
+        self.parent: dict[str, Dim] = {}
+        self.counter = 0
+        self.order: list[str] = []  # unknowns in order of creation
+
+    def fresh(self) -> str:
+        self.counter += 1
+        name = f"?{self.counter}"
+        self.order.append(name)
+        return name
+
+    def find(self, d: Dim) -> Dim:
+        path = []
+        while is_unknown(d) and d in self.parent:
+            path.append(d)
+            d = self.parent[d]
+        for p in path:
+            self.parent[p] = d
+        return d
+
+    def unify(self, a: Dim, b: Dim) -> bool:
+        a, b = self.find(a), self.find(b)
+        if a == b:
+            return True
+        if is_unknown(a):
+            self.parent[a] = b
+            return True
+        if is_unknown(b):
+            self.parent[b] = a
+            return True
+        return False
+
+
+_ACTIVE: contextvars.ContextVar[Unifier | None] = contextvars.ContextVar("unifier", default=None)
+
+
+def active_unifier() -> Unifier | None:
+    return _ACTIVE.get()
+
+
+class inference:
+    """Context manager making ``unifier`` the one used by the smart constructors."""
+
+    def __init__(self, unifier: Unifier):
+        self.unifier = unifier
+
+    def __enter__(self) -> Unifier:
+        self.token = _ACTIVE.set(self.unifier)
+        return self.unifier
+
+    def __exit__(self, *exc) -> None:
+        _ACTIVE.reset(self.token)
+
+
+def same_dim(a: Dim, b: Dim) -> bool:
+    """Are two dims equal (unifying unknowns while parsing)?"""
+    u = _ACTIVE.get()
+    if u is None:
+        return a == b
+    return u.unify(a, b)
+
+
+def resolve(d: Dim) -> Dim:
+    u = _ACTIVE.get()
+    return u.find(d) if u is not None else d
+
+
+def unify_shapes(a: Shape, b: Shape) -> bool:
+    return len(a) == len(b) and all(same_dim(x, y) for x, y in zip(a, b))
+
+
+def check_same(a: Shape, b: Shape, what: str, left: str, right: str) -> None:
+    if not unify_shapes(a, b):
+        raise ShapeError(
+            f"cannot {what} {left}: {describe(resolved(a))} and {right}: {describe(resolved(b))}")
+
+
+def resolved(shape: Shape) -> Shape:
+    return tuple(resolve(d) for d in shape)
+
+
+def fresh_names(unknowns: Iterable[str], taken: set[str]) -> dict[str, str]:
+    """Readable, deterministic names for unknown dims, avoiding ``taken``."""
+    names: dict[str, str] = {}
+    pool = iter(_FRESH + [f"n{i}" for i in range(1, 10_000)])
+    for u in unknowns:
+        if u in names:
+            continue
+        name = next(pool)
+        while name in taken:
+            name = next(pool)
+        names[u] = name
+        taken.add(name)
+    return names
