@@ -6,6 +6,7 @@ from .errors import DiffError, EvalError, MatcalcError, ParseError, ShapeError, 
 from .expr import Expr
 from .parser import parse
 from .evaluate import evaluate
+from .derivative import Derivative, diff
 
 __version__ = "0.1.0"
 
@@ -14,7 +15,7 @@ if _sys.getrecursionlimit() < 20000:
     _sys.setrecursionlimit(20000)
 
 __all__ = [
-    "parse", "evaluate", "Expr",
+    "parse", "evaluate", "diff", "Derivative", "Expr",
     "MatcalcError", "ParseError", "ShapeError", "DiffError", "EvalError", "UsageError",
     "__version__",
 ]

@@ -128,7 +128,7 @@ def _cmd_eval(args) -> int:
 
 
 def _cmd_diff(args) -> int:
-    from .diff import diff
+    from .derivative import diff
     from .parser import parse
     e = parse(_expression(args.expression), _shapes(args.shape), args.dialect)
     for i, wrt in enumerate(args.wrt):

@@ -423,8 +423,8 @@ def add(*terms: Expr) -> Expr:
         else:
             coeffs[rest] = coeffs.get(rest, Fraction(0)) + c
     out = [scale(c, r) for r, c in coeffs.items() if c != 0]
-    if const != 0:
-        out.append(constant(const, shape))
+    if const != 0:  # the constant first, as the paper writes 1 + 2x
+        out.insert(0, constant(const, shape))
     if not out:
         return zeros(shape)
     if len(out) == 1:
@@ -439,6 +439,16 @@ def _base_exp(e: Expr) -> tuple[Expr, Fraction]:
         if c is not None:
             return e.base, c
     return e, Fraction(1)
+
+
+def _is_leafy(e: Expr) -> bool:
+    return type(e) in (Var, Size) or (type(e) is Expand and type(e.arg) in (Var, Size))
+
+
+def _leaf_key(e: Expr) -> tuple:
+    if type(e) is Expand:
+        e = e.arg
+    return (0 if type(e) is Size else 1, str(e.params[0]))
 
 
 def mul(*factors: Expr) -> Expr:
@@ -469,6 +479,15 @@ def mul(*factors: Expr) -> Expr:
             others.append(base)
     if coeff == 0:
         return zeros(shape)
+    # Canonical order, as a textbook writes a product: variables and their powers
+    # first (by name), then the rest in the order given: 2x cos(x²), not 2 cos(x²) x.
+    if shape:  # expanded scalars in front: c x, not x c
+        front = [f for f in others if type(f) is Expand and f.arg.rank == 0]
+        others = front + [f for f in others if not (type(f) is Expand and f.arg.rank == 0)]
+    else:
+        front = []
+    leaves = sorted((f for f in others if _is_leafy(f) and f not in front), key=_leaf_key)
+    others = front + leaves + [f for f in others if not _is_leafy(f) and f not in front]
     out: list[Expr] = []
     for f in others:
         if f in powers:
@@ -549,7 +568,8 @@ def as2d(shape: tuple) -> tuple:
 def _pair_rule(a: Expr, b: Expr) -> Expr | None:
     """Local identities of a product of two adjacent factors, or None."""
     # 1ᵀ diag(x) = xᵀ and diag(x) 1 = x
-    if type(b) is Call and b.fn == "diag" and type(a) is Transpose and is_one(a.arg):
+    if type(b) is Call and b.fn == "diag" and a.rank == 2 and is_one(a) \
+            and S.resolve(a.shape[0]) == 1:
         return transpose(b.args[0])
     if type(a) is Call and a.fn == "diag" and b.rank == 1 and is_one(b):
         return a.args[0]
@@ -616,10 +636,17 @@ def matmul(*factors: Expr) -> Expr:
                 if r.rank == 0:
                     scalars.append(r)
                     del items[i:i + 2]
-                else:
-                    items[i:i + 2] = list(r.args) if type(r) is MatMul else [r]
-                changed = True
-                break
+                    changed = True
+                    break
+                # start again: the new factor may carry a scalar to pull out
+                items[i:i + 2] = [r]
+                prod = matmul(*items)
+                if prod.shape != shape:
+                    prod = _reshape_collapsed(prod, shape)
+                if scalars:
+                    sc = mul(*scalars)
+                    prod = mul(expand(sc, shape), prod) if shape else mul(sc, prod)
+                return prod
     if not items:
         prod: Expr = num(1) if shape == () else eye(rows)
     elif len(items) == 1:

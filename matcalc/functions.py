@@ -267,6 +267,10 @@ def _mean_simplify(x):
         return x
     if type(x) is E.Expand and x.arg.rank == 0:
         return x.arg
+    if type(x) is E.Mul and type(x.args[0]) is E.Expand and x.args[0].arg.rank == 0:
+        rest = x.args[1:]
+        inner = rest[0] if len(rest) == 1 else E.mul(*rest)
+        return E.mul(x.args[0].arg, E.call("mean", inner))
     return None
 
 
@@ -420,13 +424,10 @@ _register(Function(
 
 
 def _diag_simplify(x):
-    if type(x) is E.Expand and x.arg.rank == 0 and is_const_one(x):
-        return E.eye(S.resolve(x.shape[0]))
+    if type(x) is E.Expand and x.arg.rank == 0:  # diag(z𝟏) = zI
+        n = S.resolve(x.shape[0])
+        return E.mul(E.expand(x.arg, (n, n)), E.eye(n))
     return None
-
-
-def is_const_one(x):
-    return E.const_value(x) == 1
 
 
 def _diagonal_simplify(x):

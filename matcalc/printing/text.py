@@ -229,6 +229,11 @@ class UnicodePrinter(AsciiPrinter):
                     den.append(f.base if ev == -1 else E.power(f.base, E.num(-ev)))
                     continue
             if not scalar_shape and type(f) is E.Expand and f.arg.rank == 0:
+                ev = E.const_value(f.arg.exp) if type(f.arg) is E.Pow else None
+                if ev is not None and ev < 0:  # a scalar divisor: xᵀ / ‖x‖
+                    base = f.arg.base if ev == -1 else E.power(f.arg.base, E.num(-ev))
+                    den.append(base)
+                    continue
                 scal.append(f.arg)
             else:
                 num.append(f)
@@ -245,6 +250,8 @@ class UnicodePrinter(AsciiPrinter):
             body = " ".join(self.parenthesize(f, PREC_MUL, strict=True) for f in num)
             if num and not den and len(num) > 1 and all(self._short(f) for f in num):
                 body = "".join(self.parenthesize(f, PREC_POW) for f in num)
+        elif len(num) == 1:
+            body = self.parenthesize(num[0], PREC_MUL)
         else:
             body = self.mul_sym.join(self.parenthesize(f, PREC_MUL, strict=True) for f in num)
         text = "".join(head) if all(len(h) <= 2 for h in head) else " ".join(head)
@@ -256,7 +263,8 @@ class UnicodePrinter(AsciiPrinter):
         if len(num) == 1 and not (scal or den) and c == 1:
             prec = self._operand_prec(num[0], full)
         for d in den:
-            text += sym + self._operand(d, full, PREC_MUL, strict=True)
+            text += (" / " if d.rank == 0 else sym) + self._operand(d, full, PREC_MUL,
+                                                                   strict=True)
         if neg:
             return self._negate(text, prec)
         return text, prec

@@ -1,0 +1,262 @@
+"""``matcalc.diff`` and the :class:`Derivative` it returns."""
+from __future__ import annotations
+
+from typing import Mapping, Optional, Union
+
+import numpy as np
+
+from . import expr as E
+from . import shapes as S
+from .diff import Step, _NoMatrixForm, adjoint, differential, jacobian, tangent_of
+from .errors import DiffError, UsageError
+from .evaluate import Evaluator, bind_dims, concrete
+from .simplify import simplify as _simplify
+
+LAYOUTS = ("numerator", "denominator", "mixed")
+
+# What a derivative of each kind is called, and how it is laid out.
+KINDS = {
+    "derivative": "derivative by a scalar (the shape of f)",
+    "gradient": "gradient of a scalar",
+    "jacobian": "Jacobian (rows index f, columns index v)",
+    "differential": "differential (a linear map dv ↦ df; no matrix shows it)",
+    "zero": "zero (f does not depend on v)",
+}
+
+
+class Derivative:
+    """The derivative of ``f`` by ``wrt``.
+
+    ``kind`` says how it is held:
+
+    - ``"derivative"`` (``wrt`` scalar): ``expr`` has the shape of ``f``;
+    - ``"gradient"`` (``f`` scalar): ``expr`` is ``G`` with the shape of ``wrt``
+      (``df = ⟨G, dv⟩``); shown as the row ``Gᵀ`` for a vector in numerator layout;
+    - ``"jacobian"`` (vector by vector): ``expr`` is the m×n Jacobian;
+    - ``"differential"`` (matrix by vector or matrix...): ``expr`` is ``df``, linear
+      in the tangent ``dv``, exact but with no matrix form.
+
+    ``evaluate(values)`` always returns an array of shape ``f.shape + wrt.shape``
+    (LANGUAGE.md's numeric contract).
+    """
+
+    def __init__(self, f: E.Expr, wrt: E.Expr, kind: str, expr: E.Expr, order: int = 1,
+                 steps: Optional[list] = None, of: Optional["Derivative"] = None):
+        self.f = f
+        self.wrt = wrt
+        self.kind = kind
+        self.expr = expr
+        self.order = order
+        self.steps: list[Step] = steps or []
+        self.of = of  # for a Hessian: the gradient it differentiates
+
+    # ---- shapes
+
+    @property
+    def f_shape(self) -> tuple:
+        return self.of.expr.shape if self.of is not None else self.f.shape
+
+    @property
+    def shape(self) -> tuple:
+        """The shape of ``evaluate``'s result: ``f.shape + wrt.shape``."""
+        return tuple(self.f_shape) + tuple(self.wrt.shape)
+
+    @property
+    def rule(self) -> str:
+        """The rule applied at the top of f (the last step of the chain rule)."""
+        for s in reversed(self.steps):
+            if s.node is self.f:
+                return s.rule
+        return "constant rule" if self.kind == "zero" else (
+            self.steps[-1].rule if self.steps else "Jacobian of the identity")
+
+    # ---- display
+
+    def display(self, layout: str = "numerator") -> E.Expr:
+        """The expression shown to a reader in ``layout``."""
+        if layout not in LAYOUTS:
+            raise UsageError(f"unknown layout {layout!r}: use one of {', '.join(LAYOUTS)}")
+        e = self.expr
+        if self.kind == "gradient" and self.wrt.rank == 1 and layout == "numerator":
+            return E.transpose(e)
+        if self.kind == "jacobian" and layout == "denominator":
+            return E.transpose(e)
+        if self.kind == "zero":
+            return E.zeros(self.display_shape(layout))
+        return e
+
+    def display_shape(self, layout: str = "numerator") -> tuple:
+        fs, vs = tuple(self.f_shape), tuple(self.wrt.shape)
+        if self.kind in ("differential",):
+            return self.expr.shape
+        if not vs:
+            return fs
+        if not fs:
+            return (1, vs[0]) if len(vs) == 1 and layout == "numerator" else vs
+        if len(fs) == 1 and len(vs) == 1:
+            return (vs[0], fs[0]) if layout == "denominator" else (fs[0], vs[0])
+        return fs + vs
+
+    def layout_note(self, layout: str = "numerator") -> str:
+        f, v = self._fname(), self.wrt.name
+        if self.kind == "differential":
+            return f"differential: a linear map d{v} ↦ d{f} (no matrix shows it)"
+        fs, vs = self.f_shape, self.wrt.shape
+        if not vs:
+            return f"same shape as {f}"
+        if not fs and len(vs) == 2:
+            return f"same shape as {v} (entry i,j is ∂{f}/∂{v}ᵢⱼ)"
+        if not fs:
+            return (f"{layout} layout: a row vector (∂{f}/∂{v}ⱼ in column j)"
+                    if layout == "numerator" else f"{layout} layout: a column vector, like {v}")
+        if layout == "denominator":
+            return f"denominator layout: rows index {v}, columns index {f}"
+        return f"{layout} layout: rows index {f}, columns index {v}"
+
+    def _fname(self) -> str:
+        if self.of is not None:
+            return f"∂f/∂{self.wrt.name}"
+        return "f"
+
+    def text(self, layout: str = "numerator", ascii: bool = False) -> str:
+        from .printing.text import to_text, to_unicode
+        show = to_text if ascii else to_unicode
+        return show(self.display(layout))
+
+    def __str__(self) -> str:
+        return self.text()
+
+    def __repr__(self) -> str:
+        return f"<Derivative d({self.f})/d{self.wrt.name} = {self.text()}>"
+
+    def report(self, layout: str = "numerator", ascii: bool = False) -> str:
+        """What the CLI prints: the derivative, its shape and layout, the rule."""
+        v = self.wrt.name
+        what = "∂²f/∂{0}²" if self.order == 2 else "∂f/∂{0}"
+        if ascii:
+            what = "d2f/d{0}2" if self.order == 2 else "df/d{0}"
+        head = what.format(v)
+        body = self.text(layout, ascii)
+        if self.kind == "differential":
+            head = f"d({'f' if self.of is None else 'grad f'})"
+        lines = [f"{head} = {body}"]
+        shape = S.shape_str(self.display_shape(layout))
+        lines.append(f"  shape: {shape}  ({self.layout_note(layout)})")
+        lines.append(f"  rule: {self.rule}")
+        kinks = sorted({n.fn for n in E.postorder(self.f) if type(n) is E.Call
+                        and not n.spec.smooth})
+        if kinks:
+            lines.append(f"  note: {', '.join(kinks)} not differentiable at 0; the paper's "
+                         "convention is used there (max'(0) = 0, step(0) = 0)")
+        return "\n".join(lines)
+
+    # ---- numbers
+
+    def evaluate(self, values: Mapping[str, object]) -> np.ndarray:
+        """The derivative at ``values``: an array of shape ``f.shape + wrt.shape``."""
+        variables = E.variables(self.f) + [self.wrt]
+        seen, uniq = set(), []
+        for v in variables + E.variables(self.expr):
+            if v not in seen and not v.tangent:
+                seen.add(v)
+                uniq.append(v)
+        arrays, dims = bind_dims(uniq, values)
+        out_shape = concrete(self.shape, dims)
+        with np.errstate(all="ignore"):
+            if self.kind == "zero":
+                return np.zeros(out_shape)
+            if self.kind != "differential":
+                val = Evaluator(arrays, dims).value(self.expr)
+                return np.asarray(val, dtype=float).reshape(out_shape)
+            return self._evaluate_differential(arrays, dims, out_shape)
+
+    def _evaluate_differential(self, arrays, dims, out_shape) -> np.ndarray:
+        dv = tangent_of(self.wrt)
+        vshape = concrete(self.wrt.shape, dims)
+        fshape = concrete(self.f_shape, dims)
+        ev = Evaluator(arrays, dims)
+        order = E.postorder(self.expr)
+        lin = {n for n in order if n is dv}
+        for n in order:
+            if any(a in lin for a in n.args):
+                lin.add(n)
+        out = np.zeros(tuple(fshape) + (int(np.prod(vshape, dtype=int)),))
+        for j in range(out.shape[-1]):
+            basis = np.zeros(int(np.prod(vshape, dtype=int)))
+            basis[j] = 1.0
+            ev.tangents = {dv: basis.reshape(vshape)}
+            for n in lin:
+                ev.memo.pop(n, None)
+            out[..., j] = np.asarray(ev.value(self.expr), dtype=float).reshape(fshape)
+        return out.reshape(out_shape)
+
+
+def _find_wrt(f: E.Expr, wrt, shapes) -> E.Expr:
+    if isinstance(wrt, E.Expr):
+        if type(wrt) is not E.Var:
+            raise DiffError(f"can only differentiate by a variable, not {wrt}")
+        return wrt
+    if not isinstance(wrt, str):
+        raise DiffError(f"wrt must be a variable name, not {wrt!r}")
+    for v in E.variables(f):
+        if v.name == wrt:
+            return v
+    declared = S.normalize_shapes(shapes)
+    if wrt in declared:
+        return E.var(wrt, declared[wrt])
+    raise DiffError(f"{wrt} does not occur in the expression and has no declared shape "
+                    f"(declare it, e.g. --shape {wrt}=n, to get a zero derivative)")
+
+
+def _first_order(f: E.Expr, v: E.Expr, simplify: bool) -> Derivative:
+    steps: list[Step] = []
+    df = differential(f, v, steps)
+    if df is None:
+        return Derivative(f, v, "zero", E.zeros(tuple(f.shape) + tuple(v.shape))
+                          if f.rank + v.rank <= 2 else E.ZERO, steps=steps)
+    dv = tangent_of(v)
+    tidy = _simplify if simplify else (lambda e: e)
+    if v.rank == 0:
+        return Derivative(f, v, "derivative", tidy(E.substitute(df, {dv: E.ONE})), steps=steps)
+    if f.rank == 0:
+        return Derivative(f, v, "gradient", tidy(adjoint(df, dv, E.ONE)), steps=steps)
+    if v.rank == 1 and (f.rank == 1 or S.resolve(f.shape[0]) == 1):
+        try:
+            return Derivative(f, v, "jacobian", tidy(jacobian(df, dv)), steps=steps)
+        except _NoMatrixForm:
+            pass
+    return Derivative(f, v, "differential", tidy(df), steps=steps)
+
+
+def diff(expr: Union[str, E.Expr], wrt: Union[str, E.Expr], shapes=None, order: int = 1,
+         dialect: str = "default", simplify: bool = True) -> Derivative:
+    """The derivative of ``expr`` by the variable ``wrt``.
+
+    ``order=2`` gives the Hessian of a scalar ``expr``. ``evaluate`` on the result
+    returns an array of shape ``f.shape + wrt.shape`` (``f.shape + 2 * wrt.shape``
+    for a Hessian).
+    """
+    if isinstance(expr, str):
+        from .parser import parse
+        f = parse(expr, shapes, dialect)
+    elif isinstance(expr, E.Expr):
+        f = expr
+    else:
+        raise DiffError(f"diff() needs an expression (text or Expr), not {type(expr).__name__}")
+    if order not in (1, 2):
+        raise DiffError(f"order must be 1 or 2, not {order!r}")
+    v = _find_wrt(f, wrt, shapes)
+    first = _first_order(f, v, simplify)
+    if order == 1:
+        return first
+    if f.rank != 0:
+        raise DiffError(f"the Hessian (order 2) needs a scalar expression; this one is a "
+                        f"{S.describe(f.shape)}")
+    if first.kind == "zero":
+        return Derivative(f, v, "zero", E.ZERO, order=2, of=first)
+    g = first.expr
+    second = _first_order(g, v, simplify)
+    second.f = f
+    second.order = 2
+    second.of = first
+    return second

@@ -1,0 +1,85 @@
+"""Rewrite rules applied to a finished derivative, as data: each rule maps a node
+(whose children are already simplified) to a better node or None.
+
+The smart constructors of :mod:`matcalc.expr` already fold 0, 1 and I, constants,
+equal terms and transposes; the rules here are the ones that look across several
+terms of a sum, which the constructors leave alone to stay O(1):
+
+- ``factor_left``:  ``A B + A C = A (B + C)``   (so ``xᵀA + xᵀAᵀ = xᵀ(A + Aᵀ)``)
+- ``factor_right``: ``B A + C A = (B + C) A``
+- ``plain_first``:  in a sum, ``A`` before ``Aᵀ`` (``A + Aᵀ``, as textbooks write it)
+"""
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+from . import expr as E
+
+
+def _chain(t: E.Expr) -> tuple:
+    return t.args if type(t) is E.MatMul and len(t.args) > 1 else (t,)
+
+
+def _product(factors: tuple, like: E.Expr) -> E.Expr:
+    return E.matmul(*factors) if factors else None
+
+
+def factor_left(e: E.Expr) -> Optional[E.Expr]:
+    if type(e) is not E.Add or len(e.args) < 2:
+        return None
+    chains = [_chain(t) for t in e.args]
+    if any(len(c) < 2 for c in chains):
+        return None
+    head = chains[0][0]
+    if head.rank == 0 or any(c[0] is not head for c in chains):
+        return None
+    rest = [E.matmul(*c[1:]) for c in chains]
+    if any(r.shape != rest[0].shape for r in rest):
+        return None
+    return E.matmul(head, simplify(E.add(*rest)))
+
+
+def factor_right(e: E.Expr) -> Optional[E.Expr]:
+    if type(e) is not E.Add or len(e.args) < 2:
+        return None
+    chains = [_chain(t) for t in e.args]
+    if any(len(c) < 2 for c in chains):
+        return None
+    tail = chains[0][-1]
+    if any(c[-1] is not tail for c in chains):
+        return None
+    rest = [E.matmul(*c[:-1]) for c in chains]
+    if any(r.shape != rest[0].shape for r in rest):
+        return None
+    return E.matmul(simplify(E.add(*rest)), tail)
+
+
+def plain_first(e: E.Expr) -> Optional[E.Expr]:
+    if type(e) is not E.Add:
+        return None
+    terms = list(e.args)
+    for i, t in enumerate(terms):
+        if type(t) is E.Transpose and t.arg in terms[i + 1:]:
+            j = terms.index(t.arg)
+            terms[i], terms[j] = terms[j], terms[i]
+            return E._make(E.Add, (), tuple(terms), e.shape)
+    return None
+
+
+RULES: list[Callable[[E.Expr], Optional[E.Expr]]] = [factor_left, factor_right, plain_first]
+
+
+def simplify(root: E.Expr) -> E.Expr:
+    """Apply the rules bottom-up until none fits (each node is visited once)."""
+    def fn(node, args):
+        new = node if all(a is b for a, b in zip(args, node.args)) else node.rebuild(args)
+        for _ in range(8):
+            for rule in RULES:
+                r = rule(new)
+                if r is not None and r is not new:
+                    new = r
+                    break
+            else:
+                break
+        return new
+    return E.transform(root, fn)
