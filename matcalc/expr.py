@@ -72,6 +72,10 @@ class Expr:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self} : {S.shape_str(self.shape)}>"
 
+    def _repr_latex_(self) -> str:
+        from .printing.latex import to_latex  # for Jupyter; printers stay out of the core
+        return f"${to_latex(self)}$"
+
     def to_sympy(self):
         from .sympy_bridge import to_sympy
         return to_sympy(self)
@@ -270,6 +274,10 @@ class Entry(Expr):
     def index(self) -> int:
         return self.params[0]
 
+    @property
+    def arg(self) -> Expr:
+        return self.args[0]
+
     def rebuild(self, args):
         return entry(args[0], self.index)
 
@@ -423,8 +431,10 @@ def add(*terms: Expr) -> Expr:
         else:
             coeffs[rest] = coeffs.get(rest, Fraction(0)) + c
     out = [scale(c, r) for r, c in coeffs.items() if c != 0]
-    if const != 0:  # the constant first, as the paper writes 1 + 2x
+    if const > 0:  # a positive constant first, as the paper writes 1 + 2x
         out.insert(0, constant(const, shape))
+    elif const < 0:  # a negative one last: x - 1
+        out.append(constant(const, shape))
     if not out:
         return zeros(shape)
     if len(out) == 1:

@@ -104,29 +104,41 @@ def _lark_transformer():
         def arglist(self, c):
             return [x for x in c if not _is_token(x, "COMMA")]
 
-        add = binary("add", lambda a, b: E.add(*E.broadcast(a, b, "add")))
-        sub = binary("subtract", E.sub)
-        emul = binary("multiply element-wise", lambda a, b: E.mul(*E.broadcast(a, b, "multiply")))
-        ediv = binary("divide element-wise", E.div)
-        matmul = binary("multiply (@)", E.matmul_op)
+        def add(self, c):
+            return _push("add", c[0], c[1], expr(c[2]))
+
+        def sub(self, c):
+            return _push("add", c[0], c[1], at(c[1], E.neg, expr(c[2])))
+
+        def emul(self, c):
+            return _push("mul", c[0], c[1], expr(c[2]))
+
+        def ediv(self, c):
+            b = expr(c[2])
+            return _push("mul", c[0], c[1], at(c[1], E.power, b, E.num(-1)), b)
+
+        def matmul(self, c):
+            return _push("matmul", c[0], c[1], expr(c[2]))
+
         epow = binary("raise element-wise", _epow)
         cdot = binary("take the dot product of", _cdot)
 
         def star(self, c):
             a, op, b = c
-            a, b = expr(a), expr(b)
-            if st().dialect == "matlab" and a.rank and b.rank:
-                return at(op, _named(E.matmul_op, "multiply (*)"), a, b)
-            return at(op, _named(lambda x, y: E.mul(*E.broadcast(x, y, "multiply")),
-                                 "multiply"), a, b)
+            b = expr(b)
+            if st().dialect == "matlab" and b.rank:
+                a_shape = a.shape if isinstance(a, _Pending) else expr(a).shape
+                if a_shape:
+                    return _push("matmul", a, op, b)
+            return _push("mul", a, op, b)
 
         def slash(self, c):
             a, op, b = c
-            a, b = expr(a), expr(b)
+            b = expr(b)
             if st().dialect == "matlab" and b.rank:
                 raise ParseError("'/' by a matrix or vector is not supported: use ./ "
                                  "(element-wise) or inv()", _pos(op))
-            return at(op, _named(E.div, "divide"), a, b)
+            return _push("mul", a, op, at(op, E.power, b, E.num(-1)), b)
 
         def caret(self, c):
             a, op, b = c
@@ -340,9 +352,99 @@ def parse(text: str, shapes: Mapping[str, object] | None = None,
         _STATE.reset(token)
 
 
+class _Pending:
+    """A chain ``a + b - c + ...`` (or ``a * b / c``, ``A @ B @ C``) being read.
+
+    Building the node once at the end, instead of one node per operator, keeps a
+    100,000-character sum linear: each new term is only shape-checked on the way.
+    """
+    __slots__ = ("kind", "items", "shape")
+
+    def __init__(self, kind: str, first: E.Expr):
+        self.kind = kind
+        self.items = [first]
+        self.shape = first.shape
+
+    def build(self) -> E.Expr:
+        if self.kind == "matmul":
+            return E.matmul(*self.items)
+        full = next((i for i in self.items if S.unify_shapes(i.shape, self.shape)), None)
+        items = [i if i is full or S.unify_shapes(i.shape, self.shape)
+                 else E.broadcast(i, full, "combine")[0] for i in self.items]
+        return E.add(*items) if self.kind == "add" else E.mul(*items)
+
+
+_VERBS = {"add": "add", "mul": "multiply", "matmul": "multiply (@)"}
+
+
+def _push(kind: str, acc, op, b: E.Expr, shown: E.Expr | None = None):
+    """Append ``b`` to the chain ``acc`` (checking shapes), or start a chain."""
+    if not (isinstance(acc, _Pending) and acc.kind == kind):
+        acc = _resolve_name(acc)
+        if kind == "matmul" and acc.rank == 1:
+            # NumPy's reading of a vector on the left (a dot or a row): not a chain
+            return _with_pos(op, _named(E.matmul_op, _VERBS[kind]), acc, b)
+        if kind == "matmul" and (acc.rank == 0 or b.rank == 0):
+            return _with_pos(op, _named(E.matmul_op, _VERBS[kind]), acc, b)
+        acc = _Pending(kind, acc)
+    elif kind == "matmul" and len(acc.shape) == 1:
+        # (A @ x) @ y: the product so far is a vector, read as NumPy does
+        return _with_pos(op, _named(E.matmul_op, _VERBS[kind]), acc.build(), b)
+    try:
+        if kind == "matmul":
+            acc.shape = _chain_shape(acc.shape, b)
+        else:
+            acc.shape = _broadcast_shape(acc.shape, b.shape)
+    except ShapeError as err:
+        left = acc.build()
+        raise err.located(_pos(op), None) if err.pos else ShapeError(
+            f"cannot {_VERBS[kind]} {_short(left)}: {S.describe(S.resolved(left.shape))} "
+            f"and {_short(shown or b)}: {S.describe(S.resolved((shown or b).shape))}"
+            + (f" ({err.message})" if err.message else ""), _pos(op)) from None
+    acc.items.append(b)
+    return acc
+
+
+def _broadcast_shape(a: tuple, b: tuple) -> tuple:
+    if S.unify_shapes(a, b):
+        return a
+    if len(a) == 0:
+        return b
+    if len(b) == 0:
+        return a
+    if len(a) == 1 and len(b) == 2 and S.same_dim(a[0], b[1]) and S.resolve(b[0]) != 1:
+        return b
+    if len(b) == 1 and len(a) == 2 and S.same_dim(b[0], a[1]) and S.resolve(a[0]) != 1:
+        return a
+    raise ShapeError("")
+
+
+def _chain_shape(a: tuple, b: E.Expr) -> tuple:
+    if b.rank == 0 or len(a) == 0:
+        raise ShapeError("a scalar cannot be in a matrix product (@): use * to scale")
+    inner_l, inner_r = E.as2d(a)[1], E.as2d(b.shape)[0]
+    if not S.same_dim(inner_l, inner_r):
+        raise ShapeError(f"inner dimensions {S.resolve(inner_l)} and {S.resolve(inner_r)} "
+                         f"differ")
+    rows, cols = S.resolve(E.as2d(a)[0]), S.resolve(E.as2d(b.shape)[1])
+    if rows == 1 and cols == 1:
+        return ()
+    return (rows,) if b.rank == 1 else (rows, cols)
+
+
+def _with_pos(tok, fn, *args):
+    try:
+        return fn(*args)
+    except MatcalcError as err:
+        raise err.located(_pos(tok), None)
+
+
 def _resolve_name(x):
-    """Resolve a bare name: a declared variable, else a declared dimension (its size),
-    else a variable whose rank the naming convention gives."""
+    """The value of an operand: a finished chain, or a bare name resolved to a declared
+    variable, else a declared dimension (its size), else a variable whose rank the
+    naming convention gives."""
+    if isinstance(x, _Pending):
+        return x.build()
     if not isinstance(x, _Name):
         return x
     s = _STATE.get()

@@ -54,7 +54,7 @@ class Printer:
                 return c, list(e.args[1:])
             return Fraction(1), list(e.args)
         c = E.const_value(e)
-        if c is not None and type(e) is E.Num:
+        if c is not None:  # a number, or a number expanded (printed as the number)
             return c, []
         return Fraction(1), [e]
 
