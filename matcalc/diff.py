@@ -275,3 +275,48 @@ def jacobian(df: E.Expr, dv: E.Expr) -> E.Expr:
             continue
         J[node] = E.eye(n) if node is dv else _jac_contrib(node, J, lin, n)
     return J[df]
+
+
+# ----------------------------------------------------------------- Kronecker form
+
+def kronecker_terms(df: E.Expr, dv: E.Expr) -> Optional[list]:
+    """``∂vec(f)/∂vec(v)`` as a sum of Kronecker products, when ``df`` is a sum of
+    terms ``c P dV S`` or ``c P dVᵀ S`` (c a scalar): vec(P dV S) = (Sᵀ ⊗ P) vec(dV)
+    and vec(P dVᵀ S) = (Sᵀ ⊗ P) K vec(dV), K the commutation matrix.
+
+    Returns ``[(coeff, right, left, transposed)]`` (``right`` is Sᵀ, ``left`` P;
+    either None for an identity), or None when some term has another form (an
+    element-wise product with dV, a trace...), where only the differential shows it.
+    """
+    terms = df.args if type(df) is E.Add else (df,)
+    out = []
+    for t in terms:
+        coeff = None
+        body = t
+        if type(t) is E.Mul:
+            scal = [a for a in t.args if type(a) is E.Expand and a.arg.rank == 0 or a.rank == 0]
+            rest = [a for a in t.args if a not in scal]
+            if len(rest) != 1 or any(_mentions(a, dv) for a in scal):
+                return None
+            coeff = E.mul(*[a.arg if type(a) is E.Expand else a for a in scal])
+            body = rest[0]
+        chain = body.args if type(body) is E.MatMul else (body,)
+        hits = [i for i, a in enumerate(chain) if _mentions(a, dv)]
+        if len(hits) != 1:
+            return None
+        i = hits[0]
+        mid = chain[i]
+        if mid is dv:
+            transposed = False
+        elif type(mid) is E.Transpose and mid.arg is dv:
+            transposed = True
+        else:
+            return None
+        left = E.matmul(*chain[:i]) if i else None
+        right = E.transpose(E.matmul(*chain[i + 1:])) if i + 1 < len(chain) else None
+        out.append((coeff, right, left, transposed and dv.rank == 2))
+    return out
+
+
+def _mentions(e: E.Expr, v: E.Expr) -> bool:
+    return E.depends_on(e, v)
