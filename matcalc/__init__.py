@@ -7,6 +7,8 @@ from .expr import Expr
 from .parser import parse
 from .evaluate import evaluate
 from .derivative import Derivative, diff
+from .codegen import lambdify
+from .sympy_bridge import from_sympy
 
 __version__ = "0.1.0"
 
@@ -15,7 +17,7 @@ if _sys.getrecursionlimit() < 20000:
     _sys.setrecursionlimit(20000)
 
 __all__ = [
-    "parse", "evaluate", "diff", "Derivative", "Expr",
+    "parse", "evaluate", "diff", "Derivative", "Expr", "lambdify", "from_sympy",
     "MatcalcError", "ParseError", "ShapeError", "DiffError", "EvalError", "UsageError",
     "__version__",
 ]

@@ -56,6 +56,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--layout", choices=("numerator", "denominator", "mixed"),
                    default="numerator", help="how to show it (numerator: the paper's)")
     p.add_argument("--ascii", action="store_true", help="print in the input language")
+    p.add_argument("--format", choices=("text", "latex", "json", "numpy", "jax", "torch"),
+                   default="text",
+                   help="text: the derivative; latex: LaTeX math; json: everything as JSON "
+                        "(docs/cli.md); numpy, jax, torch: Python code computing it")
+    p.add_argument("--steps", action="store_true",
+                   help="also print the derivation, one numbered step per rule applied")
+    p.add_argument("--document", action="store_true",
+                   help="with --format latex: a complete .tex document")
+    p.add_argument("--verify", action="store_true",
+                   help="prove the derivative with SymPy on small sizes and check it by "
+                        "finite differences; exit 1 if a check fails")
+    p.add_argument("--verify-dims", default="2,3", metavar="N,M",
+                   help="sizes given to the symbolic dimensions by --verify (default 2,3)")
+    p.add_argument("--no-simplify", action="store_true",
+                   help="print the derivative as the chain rule builds it, not simplified")
+    p.add_argument("--sympy-simplify", action="store_true",
+                   help="also simplify scalar derivatives with SymPy (docs/simplify.md)")
     return parser
 
 
@@ -132,11 +149,83 @@ def _cmd_diff(args) -> int:
     from .parser import parse
     e = parse(_expression(args.expression), _shapes(args.shape), args.dialect)
     for i, wrt in enumerate(args.wrt):
-        d = diff(e, wrt, order=args.order)
+        d = diff(e, wrt, order=args.order, simplify=_simplify_option(args))
         if i:
             print()
+        fmt = getattr(args, "format", "text")
+        if fmt in ("numpy", "jax", "torch"):
+            print(d.to_code(target=fmt), end="")
+            continue
+        if _print_people(d, args, fmt, i, len(args.wrt)):
+            continue
         print(d.report(layout=args.layout, ascii=args.ascii))
+    if getattr(args, "verify", False):
+        return _verify(e, args)
     return 0
+
+
+def _simplify_option(args):
+    if getattr(args, "no_simplify", False):
+        return False
+    return "sympy" if getattr(args, "sympy_simplify", False) else True
+
+
+def _verify(e, args) -> int:
+    """--verify: one line per check (on stderr when stdout carries JSON or code);
+    1 if any check fails."""
+    from .derivative import diff
+    try:
+        dims = tuple(int(x) for x in args.verify_dims.split(","))
+        if not dims or min(dims) < 1:
+            raise ValueError
+    except ValueError:
+        raise UsageError(f"bad --verify-dims {args.verify_dims!r}: write sizes like 2,3")
+    out = sys.stdout if getattr(args, "format", "text") in ("text", "latex") else sys.stderr
+    failed = False
+    for wrt in args.wrt:
+        d = diff(e, wrt, order=args.order, simplify=_simplify_option(args))
+        print(f"verify d/d{wrt}:", file=out)
+        for check in d.verify(dims=dims):
+            print(f"  {check.line()}", file=out)
+            failed = failed or not check.ok
+    return 1 if failed else 0
+
+
+def _print_people(d, args, fmt: str, i: int, count: int) -> bool:
+    """--format latex / json, --steps and --document (output for people); False when the
+    plain report is wanted."""
+    steps = getattr(args, "steps", False)
+    if getattr(args, "document", False):
+        if fmt != "latex":
+            raise UsageError("--document needs --format latex")
+        if i == 0:  # one document for all the --wrt derivatives
+            from .derivative import diff
+            from .parser import parse
+            from .printing.latex import derivative_document
+            e = parse(_expression(args.expression), _shapes(args.shape), args.dialect) \
+                if args.expression != "-" else d.f
+            derivs = [d] + [diff(e, w, order=args.order) for w in args.wrt[1:]]
+            print(derivative_document(derivs, args.layout, steps), end="")
+        return True
+    if fmt == "json":
+        import json
+        if count == 1:
+            print(d.to_json(layout=args.layout))
+        else:  # a JSON list of the derivatives, one per --wrt
+            text = json.dumps(d.to_dict(layout=args.layout), indent=2, ensure_ascii=False)
+            text = "\n".join("  " + line for line in text.splitlines())
+            print(("[\n" if i == 0 else "") + text + ("," if i < count - 1 else "\n]"))
+        return True
+    if fmt == "latex":
+        print(d.latex(layout=args.layout))
+        if steps:
+            print(d.steps_text(layout=args.layout, fmt="latex"))
+        return True
+    if steps:
+        print(d.steps_text(layout=args.layout, fmt="ascii" if args.ascii else "unicode"))
+        print(d.report(layout=args.layout, ascii=args.ascii))
+        return True
+    return False
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -78,9 +78,9 @@ class Derivative:
             raise UsageError(f"unknown layout {layout!r}: use one of {', '.join(LAYOUTS)}")
         e = self.expr
         if self.kind == "gradient" and self.wrt.rank == 1 and layout == "numerator":
-            return E.transpose(e)
+            return _simplify(E.transpose(e))  # transposing reorders sums: tidy again
         if self.kind == "jacobian" and layout == "denominator":
-            return E.transpose(e)
+            return _simplify(E.transpose(e))
         if self.kind == "zero":
             return E.zeros(self.display_shape(layout))
         return e
@@ -129,6 +129,71 @@ class Derivative:
     def __repr__(self) -> str:
         return f"<Derivative d({self.f})/d{self.wrt.name} = {self.text()}>"
 
+    # ---- LaTeX, steps and JSON (matcalc.printing.latex / steps / jsonout)
+
+    def latex(self, layout: str = "numerator") -> str:
+        """``\\frac{\\partial f}{\\partial \\mathbf{w}} = \\mathbf{x}^{\\top}``."""
+        from .printing.latex import derivative_latex
+        return derivative_latex(self, layout)
+
+    def _repr_latex_(self) -> str:
+        return f"${self.latex()}$"
+
+    def steps_text(self, layout: str = "numerator", fmt: str = "unicode") -> str:
+        """The derivation as numbered steps (``fmt``: unicode, ascii or latex)."""
+        from .printing.steps import render_steps
+        return render_steps(self, layout, fmt)
+
+    def to_dict(self, layout: str = "numerator") -> dict:
+        """The derivative as plain data (the schema of docs/cli.md)."""
+        from .printing.jsonout import derivative_dict
+        return derivative_dict(self, layout)
+
+    def to_json(self, layout: str = "numerator", indent: Optional[int] = 2) -> str:
+        """``to_dict`` as a JSON string."""
+        import json
+        return json.dumps(self.to_dict(layout), indent=indent, ensure_ascii=False)
+
+    def kronecker(self, ascii: bool = False) -> Optional[str]:
+        """For a differential of the form Σ c P dV S: ``∂vec(f)/∂vec(V) = Σ c Sᵀ ⊗ P``
+        (None where the differential has another form)."""
+        from .diff import kronecker_terms
+        from .printing.text import to_text, to_unicode
+        show = to_text if ascii else to_unicode
+        terms = kronecker_terms(self.expr, tangent_of(self.wrt))
+        if not terms:
+            return None
+        rows = S.resolve(self.wrt.shape[0])
+        cols = S.resolve(self.wrt.shape[1]) if self.wrt.rank == 2 else 1
+        kron, k, eye = (" kron ", "K", "eye") if ascii else (" ⊗ ", "K", "I")
+        parts = []
+        for coeff, right, left, transposed in terms:
+            r = show(right) if right is not None else f"{eye}({cols})" if ascii else "I"
+            l_ = show(left) if left is not None else f"{eye}({rows})" if ascii else "I"
+            if transposed:
+                l_ = l_ if left is not None else (f"{eye}({cols})" if ascii else "I")
+            wrap = (lambda t: f"({t})" if " " in t.strip("()") and not t.startswith("(")
+                    else t)
+            text = f"{wrap(r)}{kron}{wrap(l_)}"
+            if right is None and left is None:
+                text = "I"  # vec(dV) itself
+            if transposed:
+                text = k if right is None and left is None else f"({text}) {k}"
+            c = E.const_value(coeff) if coeff is not None else 1
+            if c == -1:
+                text = f"-({text})" if " " in text else f"-{text}"
+            elif c != 1:
+                text = f"{wrap(show(coeff))} ({text})" if ascii else f"{wrap(show(coeff))}({text})"
+            parts.append(text)
+        f = "f" if self.of is None else "grad f"
+        v = self.wrt.name
+        head = f"dvec({f})/dvec({v})" if ascii else f"∂vec({f})/∂vec({v})"
+        body = " + ".join(parts).replace("+ -", "- ")
+        note = "" if not any(t[3] for t in terms) else (
+            "; K is the commutation matrix, K vec(X) = vec(Xᵀ)" if not ascii else
+            "; K: the commutation matrix, K vec(X) = vec(X')")
+        return f"{head} = {body}{note}"
+
     def report(self, layout: str = "numerator", ascii: bool = False) -> str:
         """What the CLI prints: the derivative, its shape and layout, the rule."""
         v = self.wrt.name
@@ -142,6 +207,10 @@ class Derivative:
         lines = [f"{head} = {body}"]
         shape = S.shape_str(self.display_shape(layout))
         lines.append(f"  shape: {shape}  ({self.layout_note(layout)})")
+        if self.kind == "differential":
+            kron = self.kronecker(ascii)
+            if kron:
+                lines.append(f"  {kron}")
         lines.append(f"  rule: {self.rule}")
         kinks = sorted({n.fn for n in E.postorder(self.f) if type(n) is E.Call
                         and not n.spec.smooth})
@@ -169,6 +238,25 @@ class Derivative:
                 val = Evaluator(arrays, dims).value(self.expr)
                 return np.asarray(val, dtype=float).reshape(out_shape)
             return self._evaluate_differential(arrays, dims, out_shape)
+
+    # ---- SymPy (imported lazily: the core does not need it)
+
+    def to_sympy(self):
+        """The derivative's expression as a SymPy matrix expression (the tangent of a
+        differential is the MatrixSymbol ``d<name>``)."""
+        from .sympy_bridge import to_sympy
+        return to_sympy(self.expr)
+
+    def verify(self, dims=(2, 3), numeric: bool = True, symbolic: bool = True):
+        """Prove the derivative with SymPy on small sizes and check it numerically;
+        returns a :class:`matcalc.verify.Report` with one entry per check."""
+        from .verify import verify
+        return verify(self, dims=dims, numeric=numeric, symbolic=symbolic)
+
+    def to_code(self, target: str = "numpy", with_value: bool = False) -> str:
+        """Python source of a function computing this derivative (see matcalc.codegen)."""
+        from .codegen import to_code
+        return to_code(self, target, with_value)
 
     def _evaluate_differential(self, arrays, dims, out_shape) -> np.ndarray:
         dv = tangent_of(self.wrt)
@@ -245,6 +333,9 @@ def diff(expr: Union[str, E.Expr], wrt: Union[str, E.Expr], shapes=None, order: 
         raise DiffError(f"diff() needs an expression (text or Expr), not {type(expr).__name__}")
     if order not in (1, 2):
         raise DiffError(f"order must be 1 or 2, not {order!r}")
+    if simplify == "sympy":  # the rule-based pass, then SymPy's on scalar results
+        from .sympy_bridge import simplify_derivative
+        return simplify_derivative(diff(f, wrt, shapes, order, dialect, simplify=True))
     v = _find_wrt(f, wrt, shapes)
     first = _first_order(f, v, simplify)
     if order == 1:

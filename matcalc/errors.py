@@ -73,3 +73,9 @@ class UsageError(MatcalcError):
     """A bad option or argument (a malformed --shape, --value, dialect, layout...)."""
 
     kind = "usage error"
+
+
+class BridgeError(MatcalcError):
+    """An expression has no form on the other side of the SymPy bridge."""
+
+    kind = "sympy bridge error"

@@ -422,6 +422,9 @@ def add(*terms: Expr) -> Expr:
         else:
             flat.append(t)
     shape = S.resolved(shape)
+    if len(flat) > 1 and all(type(t) is VecLit for t in flat):
+        # [a, b] + [c, d] = [a + c, b + d]
+        return veclit([add(*col) for col in zip(*(t.args for t in flat))])
     const = Fraction(0)
     coeffs: dict[Expr, Fraction] = {}
     for t in flat:
@@ -634,7 +637,8 @@ def matmul(*factors: Expr) -> Expr:
             f = rest[0] if len(rest) == 1 else mul(*rest)
         if is_zero(f):
             return zeros(shape)
-        items.append(f)
+        # a product left once its scalar is out: flatten it too, (c AB) C = c ABC
+        items.extend(f.args if type(f) is MatMul else (f,))
     # Local identities, applied until none fits
     changed = True
     while changed and len(items) > 1:

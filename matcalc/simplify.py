@@ -20,6 +20,15 @@ def _chain(t: E.Expr) -> tuple:
     return t.args if type(t) is E.MatMul and len(t.args) > 1 else (t,)
 
 
+def _common_coeff(terms) -> tuple:
+    """(c, rests) when every term is ``c ⊙ rest`` with one constant c (-AB - AC)."""
+    split = [E._split_coeff(t) for t in terms]
+    c = split[0][0]
+    if c == 1 or any(r is None or k != c for k, r in split):
+        return 1, list(terms)
+    return c, [r for _, r in split]
+
+
 def _product(factors: tuple, like: E.Expr) -> E.Expr:
     return E.matmul(*factors) if factors else None
 
@@ -27,6 +36,10 @@ def _product(factors: tuple, like: E.Expr) -> E.Expr:
 def factor_left(e: E.Expr) -> Optional[E.Expr]:
     if type(e) is not E.Add or len(e.args) < 2:
         return None
+    c, terms = _common_coeff(e.args)
+    if c != 1:
+        inner = factor_left(E._make(E.Add, (), tuple(terms), e.shape))
+        return None if inner is None else E.scale(c, inner)
     chains = [_chain(t) for t in e.args]
     if any(len(c) < 2 for c in chains):
         return None
@@ -34,14 +47,18 @@ def factor_left(e: E.Expr) -> Optional[E.Expr]:
     if head.rank == 0 or any(c[0] is not head for c in chains):
         return None
     rest = [E.matmul(*c[1:]) for c in chains]
-    if any(r.shape != rest[0].shape for r in rest):
-        return None
+    if any(r.shape != rest[0].shape for r in rest) or rest[0].rank == 0:
+        return None  # (a 1×1 rest is a scalar: no product to factor it into)
     return E.matmul(head, simplify(E.add(*rest)))
 
 
 def factor_right(e: E.Expr) -> Optional[E.Expr]:
     if type(e) is not E.Add or len(e.args) < 2:
         return None
+    c, terms = _common_coeff(e.args)
+    if c != 1:
+        inner = factor_right(E._make(E.Add, (), tuple(terms), e.shape))
+        return None if inner is None else E.scale(c, inner)
     chains = [_chain(t) for t in e.args]
     if any(len(c) < 2 for c in chains):
         return None
@@ -49,7 +66,7 @@ def factor_right(e: E.Expr) -> Optional[E.Expr]:
     if any(c[-1] is not tail for c in chains):
         return None
     rest = [E.matmul(*c[:-1]) for c in chains]
-    if any(r.shape != rest[0].shape for r in rest):
+    if any(r.shape != rest[0].shape for r in rest) or rest[0].rank == 0:
         return None
     return E.matmul(simplify(E.add(*rest)), tail)
 
@@ -66,7 +83,31 @@ def plain_first(e: E.Expr) -> Optional[E.Expr]:
     return None
 
 
-RULES: list[Callable[[E.Expr], Optional[E.Expr]]] = [factor_left, factor_right, plain_first]
+def _transposes(e: E.Expr) -> int:
+    return sum(1 for n in E.postorder(e) if type(n) is E.Transpose)
+
+
+def pull_transpose(e: E.Expr) -> Optional[E.Expr]:
+    """A row-vector sum ``xᵀ - sᵀAᵀ`` as the textbooks write it, ``(x - As)ᵀ``."""
+    if type(e) is not E.Add or e.rank != 2 or e.shape[0] != 1:
+        return None
+    inner = E.add(*[E.transpose(t) for t in e.args])
+    if inner.rank != 1 or type(inner) is not E.Add or _transposes(inner) + 1 >= _transposes(e):
+        return None
+    return E._make(E.Transpose, (), (inner,), e.shape)
+
+
+def symmetric_inverse(e: E.Expr) -> Optional[E.Expr]:
+    """``(XᵀX)⁻ᵀ = (XᵀX)⁻¹``: the inverse of a symmetric product is symmetric."""
+    if type(e) is E.Transpose and type(e.arg) is E.Call and e.arg.fn == "inv":
+        s = e.arg.args[0]
+        if E.transpose(s) is s:
+            return e.arg
+    return None
+
+
+RULES: list[Callable[[E.Expr], Optional[E.Expr]]] = [factor_left, factor_right, plain_first,
+                                                     pull_transpose, symmetric_inverse]
 
 
 def simplify(root: E.Expr) -> E.Expr:

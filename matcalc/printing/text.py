@@ -64,7 +64,8 @@ class AsciiPrinter(Printer):
 
     def _print_Expand(self, e):
         if e.arg.rank == 1:  # a vector repeated as rows: NumPy broadcasting
-            return (f"{self.parenthesize(e.arg, PREC_ADD)} + zeros({e.shape[0]}, {e.shape[1]})",
+            return (f"{self.parenthesize(e.arg, PREC_ADD, strict=True)} + "
+                    f"zeros({e.shape[0]}, {e.shape[1]})",
                     PREC_ADD)
         dims = ", ".join(str(d) for d in e.shape)
         c = E.const_value(e)
@@ -72,13 +73,34 @@ class AsciiPrinter(Printer):
             return f"ones({dims})", PREC_ATOM
         if c == 0:
             return f"zeros({dims})", PREC_ATOM
-        return f"{self.parenthesize(e.arg, PREC_MUL)} * ones({dims})", PREC_MUL
+        # (a * b) * ones(n): a * b * ones(n) would expand a and b one by one
+        return f"{self.parenthesize(e.arg, PREC_MUL, strict=True)} * ones({dims})", PREC_MUL
+
+    def is_full(self, e: E.Expr) -> bool:
+        """Does ``e`` print at its own shape (with its expanded scalars written as
+        scalars)? An expanded scalar does not, nor a product or sum of them only."""
+        t = type(e)
+        if t is E.Expand:
+            return e.arg.rank != 0
+        if t is E.Pow:  # in a product, x^-1 prints as "/ x", x stripped like a factor
+            ev = E.const_value(e.exp)
+            return self.is_full(e.base) if ev is not None and ev < 0 and \
+                ev.denominator == 1 else True
+        if t is not E.Mul and t is not E.Add:
+            return True
+        memo = self.__dict__.setdefault("_full", {})
+        hit = memo.get(e)
+        if hit is None:
+            hit = memo[e] = any(self.is_full(a) for a in e.args)
+        return hit
 
     def _operand(self, e: E.Expr, siblings_full: bool, prec: int, strict=False) -> str:
         """An operand of an element-wise operation: an expanded scalar prints as the
         scalar when a sibling carries the shape (scalar expansion)."""
         if siblings_full and type(e) is E.Expand and e.arg.rank == 0:
-            return self.parenthesize(e.arg, prec, strict)
+            # x + (a + b): a sum (product) expanded as one term (factor) keeps its
+            # parentheses, or it would parse as terms (factors) expanded one by one
+            return self.parenthesize(e.arg, prec, True)
         return self.parenthesize(e, prec, strict)
 
     def _print_Add(self, e):
@@ -115,18 +137,21 @@ class AsciiPrinter(Printer):
 
     def _print_Mul(self, e):
         c, factors = self.split_coeff(e)
-        return self._print_mul_parts(c, factors, True)
+        return self._print_mul_parts(c, factors, False)
 
     def _print_mul_parts(self, c: Fraction, factors: list, full: bool) -> tuple[str, int]:
-        full = full or any(self.is_full(f) for f in factors)
         num, den = [], []
         for f in factors:
             if type(f) is E.Pow:
                 ev = E.const_value(f.exp)
-                if ev is not None and ev < 0:
+                # x^-2 is "/ x^2"; x^-0.5 stays x^-0.5 (1 / x^0.5 is another node)
+                if ev is not None and ev < 0 and ev.denominator == 1:
                     den.append(f.base if ev == -1 else E.power(f.base, E.num(-ev)))
                     continue
             num.append(f)
+        # an expanded scalar prints as the scalar only when another factor, as printed,
+        # carries the shape
+        full = full or any(self.is_full(f) for f in num + den)
         neg = c < 0
         c = abs(c)
         parts = []
@@ -144,6 +169,10 @@ class AsciiPrinter(Printer):
             prec = self._operand_prec(num[0], full) if num else _fraction_text(c)[1]
         for d in den:
             text += self.div_sym + self._operand(d, full, PREC_MUL, strict=True)
+        if neg and len(parts) == 1 and num and not den and type(num[0]) is E.MatMul \
+                and E.const_value(num[0].args[0]) is not None:
+            # -(ones(1, n) @ A): (-ones(1, n)) @ A would be another node
+            return f"-({text})", PREC_NEG
         if neg:
             return self._negate(text, prec)
         return text, prec
@@ -211,11 +240,12 @@ class UnicodePrinter(AsciiPrinter):
         if e.arg.rank == 1:
             return f"𝟏{self.parenthesize(e.arg, PREC_POSTFIX)}ᵀ", PREC_MUL
         c = E.const_value(e)
+        row = e.rank == 2 and str(e.shape[0]) == "1"  # a row of ones: 𝟏ᵀ, as the paper
         if c == 1:
-            return "𝟏", PREC_ATOM
+            return ("𝟏ᵀ", PREC_POSTFIX) if row else ("𝟏", PREC_ATOM)
         if c == 0:
-            return "𝟎", PREC_ATOM
-        return f"{self.parenthesize(e.arg, PREC_MUL)}𝟏", PREC_MUL
+            return ("𝟎ᵀ", PREC_POSTFIX) if row else ("𝟎", PREC_ATOM)
+        return f"{self.parenthesize(e.arg, PREC_MUL)}𝟏{'ᵀ' if row else ''}", PREC_MUL
 
     def _print_mul_parts(self, c, factors, full):
         full = full or any(self.is_full(f) for f in factors)
@@ -239,6 +269,9 @@ class UnicodePrinter(AsciiPrinter):
                 num.append(f)
         neg = c < 0
         c = abs(c)
+        if not scalar_shape and num and den and (c != 1 or scal) and \
+                all(d.rank == 0 for d in den):
+            return self._coeff_fraction(c, scal, num, den, neg)
         head = []
         if c != 1 or not (num or scal):
             t = _fraction_text(c)
@@ -247,9 +280,16 @@ class UnicodePrinter(AsciiPrinter):
             head.append(self.parenthesize(s, PREC_POW))
         sym = " / " if scalar_shape else self.div_sym
         if scalar_shape:
-            body = " ".join(self.parenthesize(f, PREC_MUL, strict=True) for f in num)
-            if num and not den and len(num) > 1 and all(self._short(f) for f in num):
-                body = "".join(self.parenthesize(f, PREC_POW) for f in num)
+            # one-letter factors are juxtaposed (2xy cos(x)), the others spaced
+            groups: list = []
+            for f in num:
+                if self._short(f) and groups and groups[-1][1]:
+                    groups[-1][0] += self.parenthesize(f, PREC_POW)
+                else:
+                    short = self._short(f)
+                    groups.append([self.parenthesize(f, PREC_POW) if short else
+                                   self.parenthesize(f, PREC_MUL, strict=True), short])
+            body = " ".join(g[0] for g in groups)
         elif len(num) == 1:
             body = self.parenthesize(num[0], PREC_MUL)
         else:
@@ -269,12 +309,32 @@ class UnicodePrinter(AsciiPrinter):
             return self._negate(text, prec)
         return text, prec
 
+    def _coeff_fraction(self, c, scal, num, den, neg):
+        """A scaled non-scalar over scalar divisors as the paper writes it:
+        ``(2/N) eᵀX`` rather than ``2 eᵀX / N``."""
+        top = ([str(c.numerator)] if c.numerator != 1 or not scal else [])
+        top += [self.parenthesize(x, PREC_POW) for x in scal]
+        bottom = ([str(c.denominator)] if c.denominator != 1 else [])
+        bottom += [self.parenthesize(d, PREC_POW) for d in den]
+        joint = "" if all(len(t) <= 2 for t in top + bottom) else " "
+        coeff = f"({joint.join(top)}/{joint.join(bottom)})"
+        if len(num) == 1:
+            body = self.parenthesize(num[0], PREC_MUL)
+        else:
+            body = self.mul_sym.join(self.parenthesize(f, PREC_MUL, strict=True) for f in num)
+            body = self.paren(body)
+        text = f"{coeff} {body}"
+        return ("-" + text, PREC_NEG) if neg else (text, PREC_MUL)
+
     @staticmethod
     def _short(e):
+        if type(e) is E.Pow and type(e.base) in (E.Var, E.Size) and len(str(e.base)) == 1:
+            ev = E.const_value(e.exp)
+            return ev is not None and ev.denominator == 1 and 0 < ev < 10
         return type(e) in (E.Var, E.Size) and len(str(e)) == 1
 
     def _juxt(self, head, body, num):
-        return head[-1].isdigit() and len(num) == 1 and body[:1].isalpha() and \
+        return head[-1].isdigit() and bool(num) and body[:1].isalpha() and \
             self._short(num[0])
 
     def _print_Pow(self, e):
@@ -323,11 +383,20 @@ class UnicodePrinter(AsciiPrinter):
         return f"{FUNCTIONS[fn].unicode}({self._args(e)})", PREC_ATOM
 
 
+def _doprint(printer: AsciiPrinter, e: E.Expr) -> str:
+    # Print the sub-trees bottom-up first (the printer memoizes), so that a tree
+    # MAX_DEPTH deep never recurses more than a few frames.
+    for node in E.postorder(e):
+        printer.is_full(node)
+        printer.print(node)
+    return printer.doprint(e)
+
+
 def to_text(e: E.Expr) -> str:
     """The expression in the input language (parses back to ``e``)."""
-    return AsciiPrinter().doprint(e)
+    return _doprint(AsciiPrinter(), e)
 
 
 def to_unicode(e: E.Expr) -> str:
     """The expression as mathematics, with Unicode symbols."""
-    return UnicodePrinter().doprint(e)
+    return _doprint(UnicodePrinter(), e)

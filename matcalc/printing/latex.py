@@ -1,0 +1,357 @@
+"""The LaTeX printer, in the paper's conventions: bold vectors (``\\mathbf{x}``),
+upright capital matrices (``\\mathrm{W}``), ``\\mathbf{1}`` for a vector of ones,
+``\\operatorname{diag}``, ``\\odot`` and ``\\oslash`` for element-wise products and
+quotients, ``^\\top``, ``^{-1}``, ``^{-\\top}``, ``\\frac`` for scalar divisions and
+``[z > 0]`` for the step function.
+
+Every string it writes is checked to render with KaTeX (``tests/test_latex.py``).
+"""
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+from .. import expr as E
+from ..functions import FUNCTIONS
+from .base import (PREC_ADD, PREC_ATOM, PREC_MUL, PREC_NEG, PREC_POSTFIX, PREC_POW,
+                   Printer)
+
+GREEK = {
+    "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
+    "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi",
+    "omega", "Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi",
+    "Psi", "Omega",
+}
+_SUBSCRIPT_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+_NAME = re.compile(r"^(?P<base>[A-Za-z]+?)(?P<sub>_?[0-9₀-₉]+|_[A-Za-z0-9_]+)?$")
+
+
+def latex_name(name: str, rank: int) -> str:
+    """A variable's name: ``\\mathbf{x}`` (vector), ``\\mathrm{W}`` (matrix), ``b`` or
+    ``\\beta`` (scalar); a trailing index becomes a subscript (``u₁`` -> ``u_{1}``)."""
+    m = _NAME.match(name)
+    base, sub = (m.group("base"), m.group("sub")) if m else (name, None)
+    if base in GREEK:
+        core = "\\" + base
+        if rank == 1:
+            core = f"\\boldsymbol{{{core}}}"
+    else:
+        base = base.replace("_", r"\_")
+        if rank == 1:
+            core = f"\\mathbf{{{base}}}"
+        elif rank == 2:
+            core = f"\\mathrm{{{base}}}"
+        elif len(base) == 1:
+            core = base
+        else:
+            core = f"\\mathit{{{base}}}"
+    if sub:
+        sub = sub.lstrip("_").translate(_SUBSCRIPT_DIGITS).replace("_", r"\_")
+        core += f"_{{{sub}}}"
+    return core
+
+
+def _fraction(v: Fraction) -> tuple[str, int]:
+    sign = "-" if v < 0 else ""
+    a = abs(v)
+    if a.denominator == 1:
+        text, prec = str(a.numerator), PREC_ATOM
+    else:
+        text, prec = f"\\frac{{{a.numerator}}}{{{a.denominator}}}", PREC_ATOM
+    if sign:
+        return sign + text, PREC_NEG
+    return text, prec
+
+
+def _dim(d) -> str:
+    s = str(d)
+    if s.isdigit() or len(s) == 1:
+        return s
+    return latex_name(s, 0)
+
+
+class LatexPrinter(Printer):
+    """Expressions as LaTeX math (no surrounding ``$``)."""
+
+    def paren(self, text: str) -> str:
+        return f"\\left( {text} \\right)"
+
+    # ---- leaves
+
+    def _print_Var(self, e):
+        name = latex_name(e.name, e.rank)
+        if e.tangent:
+            return f"\\mathrm{{d}}{name}", PREC_ATOM
+        return name, PREC_ATOM
+
+    def _print_Num(self, e):
+        return _fraction(e.value)
+
+    def _print_Size(self, e):
+        return _dim(e.dim), PREC_ATOM
+
+    def _print_Eye(self, e):
+        return r"\mathrm{I}", PREC_ATOM
+
+    def _print_Expand(self, e):
+        if e.arg.rank == 1:  # a vector repeated as rows
+            top = self._sup(e.arg, r"\top")
+            return f"\\mathbf{{1}} {top}", PREC_MUL
+        c = E.const_value(e)
+        row = e.rank == 2 and str(e.shape[0]) == "1"
+        if c == 1:
+            return (r"\mathbf{1}^{\top}", PREC_POSTFIX) if row else (r"\mathbf{1}", PREC_ATOM)
+        if c == 0:
+            return (r"\mathbf{0}^{\top}", PREC_POSTFIX) if row else (r"\mathbf{0}", PREC_ATOM)
+        return f"{self.parenthesize(e.arg, PREC_MUL, strict=True)} \\mathbf{{1}}", PREC_MUL
+
+    # ---- element-wise sums and products
+
+    def _operand(self, e, full, prec, strict=False):
+        if full and type(e) is E.Expand and e.arg.rank == 0:
+            return self.parenthesize(e.arg, prec, strict)
+        return self.parenthesize(e, prec, strict)
+
+    def _print_Add(self, e):
+        full = any(self.is_full(t) for t in e.args)
+        out = []
+        for i, t in enumerate(e.args):
+            c, factors = self.split_coeff(t)
+            if i > 0 and c < 0:
+                text, p = self._mul_parts(-c, factors, full)
+                if p <= PREC_ADD:
+                    text = self.paren(text)
+                out.append(" - " + text)
+            else:
+                out.append((" + " if i else "") + self._operand(t, full, PREC_ADD))
+        return "".join(out), PREC_ADD
+
+    def _print_Mul(self, e):
+        c, factors = self.split_coeff(e)
+        return self._mul_parts(c, factors, True)
+
+    def _mul_parts(self, c: Fraction, factors: list, full: bool) -> tuple[str, int]:
+        if not factors:
+            return _fraction(c)
+        full = full or any(self.is_full(f) for f in factors)
+        scalar_shape = all(f.rank == 0 for f in factors)
+        scal, num, den = [], [], []  # scalar coefficients, element-wise factors, divisors
+        for f in factors:
+            if type(f) is E.Pow:
+                ev = E.const_value(f.exp)
+                if ev is not None and ev < 0:
+                    den.append(f.base if ev == -1 else E.power(f.base, E.num(-ev)))
+                    continue
+            if not scalar_shape and type(f) is E.Expand and f.arg.rank == 0:
+                a = f.arg
+                ev = E.const_value(a.exp) if type(a) is E.Pow else None
+                if ev is not None and ev < 0:
+                    den.append(a.base if ev == -1 else E.power(a.base, E.num(-ev)))
+                    continue
+                scal.append(a)
+            else:
+                num.append(f)
+        neg = c < 0
+        c = abs(c)
+        den = [d.arg if type(d) is E.Expand and d.arg.rank == 0 else d for d in den]
+        scalar_den = [d for d in den if d.rank == 0]
+        ew_den = [d for d in den if d.rank != 0]
+        # the numerator of a fraction, or the coefficient in front
+        if scalar_shape:
+            top = " ".join(self.parenthesize(f, PREC_MUL, strict=True) for f in num)
+        else:
+            top = r" \odot ".join(self.parenthesize(f, PREC_MUL, strict=True) for f in num)
+            for d in ew_den:
+                top += r" \oslash " + self._operand(d, full, PREC_MUL, strict=True)
+            if len(num) > 1 or ew_den:
+                if scal or c != 1 or scalar_den:
+                    top = self.paren(top)
+        coeff = [self.parenthesize(s, PREC_MUL, strict=True) for s in scal]
+        if scalar_den or c.denominator != 1:
+            fn = str(c.numerator)
+            fd = [str(c.denominator)] if c.denominator != 1 else []
+            fd += [self.parenthesize(d, PREC_MUL, strict=True) if len(scalar_den) > 1
+                   else self.print(d)[0] for d in scalar_den]
+            head = " ".join(([fn] if fn != "1" else []) + coeff)
+            if scalar_shape:
+                head = " ".join(x for x in (head, top) if x)
+                text = f"\\frac{{{head or '1'}}}{{{' '.join(fd)}}}"
+            elif not head and top:
+                text = f"\\frac{{{top}}}{{{' '.join(fd)}}}"
+            else:
+                text = f"\\frac{{{head or '1'}}}{{{' '.join(fd)}}} {top}"
+            prec = PREC_MUL
+        else:
+            parts = ([str(c.numerator)] if c != 1 else []) + coeff + ([top] if top else [])
+            text = " ".join(parts) if parts else "1"
+            prec = PREC_MUL
+            if len(parts) == 1 and len(num) == 1 and not (scal or den) and c == 1:
+                p = self._operand_prec(num[0], full)
+                prec = p
+        if neg:
+            if prec >= PREC_MUL:
+                return "-" + text, min(prec, PREC_NEG)
+            return f"-{self.paren(text)}", PREC_NEG
+        return text, prec
+
+    def _operand_prec(self, e, full):
+        if full and type(e) is E.Expand and e.arg.rank == 0:
+            p = self.print(e.arg)[1]
+        else:
+            p = self.print(e)[1]
+        return p if p >= PREC_MUL else PREC_ATOM
+
+    # ---- powers, products, transposes
+
+    def _sup(self, base: E.Expr, sup: str) -> str:
+        """``base^{sup}``; a base that already has a superscript is parenthesized."""
+        return f"{self.parenthesize(base, PREC_POSTFIX, strict=True)}^{{{sup}}}"
+
+    def _print_Pow(self, e):
+        ev = E.const_value(e.exp)
+        if ev == Fraction(1, 2):
+            return f"\\sqrt{{{self.print(e.base)[0]}}}", PREC_ATOM
+        if ev is not None:
+            exp = _fraction(ev)[0] if ev.denominator == 1 else f"{ev.numerator}/{ev.denominator}"
+            if ev < 0 and ev.denominator != 1:
+                exp = f"-{-ev.numerator}/{ev.denominator}"
+        else:
+            exp = self.print(e.exp)[0]
+        return self._sup(e.base, exp), PREC_POSTFIX
+
+    def _print_MatMul(self, e):
+        if len(e.args) == 1:
+            return self.print(e.args[0])
+        return " ".join(self.parenthesize(f, PREC_POSTFIX) for f in e.args), PREC_MUL
+
+    def _print_Transpose(self, e):
+        if type(e.arg) is E.Call and e.arg.fn == "inv":
+            return self._sup(e.arg.args[0], r"-\top"), PREC_POSTFIX
+        return self._sup(e.arg, r"\top"), PREC_POSTFIX
+
+    # ---- functions and vectors
+
+    def _args(self, e) -> str:
+        full = len(e.args) > 1 and any(self.is_full(a) for a in e.args)
+        return ", ".join(self._operand(a, full, 0) for a in e.args)
+
+    def _print_Call(self, e):
+        fn = e.fn
+        a = e.args[0] if e.args else None
+        if fn == "inv":
+            return self._sup(a, "-1"), PREC_POSTFIX
+        if fn == "step":
+            return f"\\left[ {self.print(a)[0]} > 0 \\right]", PREC_ATOM
+        if fn == "abs":
+            return f"\\left| {self.print(a)[0]} \\right|", PREC_ATOM
+        if fn == "norm2":
+            return f"\\left\\| {self.print(a)[0]} \\right\\|", PREC_ATOM
+        if fn == "norm1":
+            return f"\\left\\| {self.print(a)[0]} \\right\\|_1", PREC_ATOM
+        if fn == "sqrt":
+            return f"\\sqrt{{{self.print(a)[0]}}}", PREC_ATOM
+        name = FUNCTIONS[fn].latex
+        if not name.startswith("\\"):
+            name = f"\\operatorname{{{name}}}"
+        return f"{name}\\left( {self._args(e)} \\right)", PREC_ATOM
+
+    def _print_VecLit(self, e):
+        rows = r" \\ ".join(self.print(a)[0] for a in e.args)
+        return f"\\begin{{bmatrix}} {rows} \\end{{bmatrix}}", PREC_ATOM
+
+    def _print_Entry(self, e):
+        base = self.parenthesize(e.args[0], PREC_ATOM, strict=False)
+        return f"{{{base}}}_{{{e.index + 1}}}", PREC_POSTFIX
+
+
+def to_latex(e: E.Expr) -> str:
+    """``e`` as LaTeX math, without delimiters."""
+    return LatexPrinter().doprint(e)
+
+
+def shape_latex(shape: tuple) -> str:
+    """``m \\times n``, ``n`` or ``\\text{scalar}``."""
+    if not shape:
+        return r"\text{scalar}"
+    return r" \times ".join(_dim(d) for d in shape)
+
+
+def document(body: str, note: str = "", title: str = "") -> str:
+    """A complete, compilable LaTeX document around ``body`` (display math lines)."""
+    parts = [
+        r"\documentclass{article}",
+        r"\usepackage{amsmath,amssymb}",
+        r"\begin{document}",
+    ]
+    if title:
+        parts.append(title)
+        parts.append("")
+    parts.append(body)
+    if note:
+        parts.append("")
+        parts.append(note)
+    parts.append(r"\end{document}")
+    return "\n".join(parts) + "\n"
+
+
+def escape_text(text: str) -> str:
+    """Plain text (a shape note, a rule name) for LaTeX's text mode."""
+    repl = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+            "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
+            "^": r"\textasciicircum{}"}
+    out = "".join(repl.get(ch, ch) for ch in text)
+    uni = {"ᵢⱼ": r"$_{ij}$", "∂": r"$\partial$", "ᵀ": r"$^\top$", "×": r"$\times$", "↦": r"$\mapsto$",
+           "ⱼ": r"$_j$", "ᵢ": r"$_i$", "⊙": r"$\odot$", "⊘": r"$\oslash$",
+           "𝟏": r"$\mathbf{1}$", "⁻¹": r"$^{-1}$", "≠": r"$\neq$", "′": "'",
+           "σ": r"$\sigma$", "‖": r"$\|$", "₁": r"$_1$", "₂": r"$_2$", "²": r"$^2$"}
+    for k, v in uni.items():
+        out = out.replace(k, v)
+    return out
+
+
+def derivative_lhs(d, layout: str = "numerator") -> str:
+    """``\\frac{\\partial f}{\\partial \\mathbf{w}}`` (or ``\\mathrm{d}f`` for a differential)."""
+    v = latex_name(d.wrt.name, d.wrt.rank)
+    if d.kind == "differential":
+        return r"\mathrm{d}f" if d.of is None else r"\mathrm{d}\left( \nabla f \right)"
+    if d.order == 2:
+        if d.wrt.rank == 1:
+            return f"\\frac{{\\partial^2 f}}{{\\partial {v} \\, \\partial {v}^{{\\top}}}}"
+        return f"\\frac{{\\partial^2 f}}{{\\partial {v}^2}}"
+    return f"\\frac{{\\partial f}}{{\\partial {v}}}"
+
+
+def derivative_latex(d, layout: str = "numerator") -> str:
+    """The derivative as one LaTeX equation (no delimiters)."""
+    return f"{derivative_lhs(d, layout)} = {to_latex(d.display(layout))}"
+
+
+def derivative_notes(d, layout: str = "numerator") -> list[str]:
+    """The report's notes (shape and layout, rule, kinks) as LaTeX text-mode lines."""
+    shape = shape_latex(d.display_shape(layout))
+    notes = [f"Shape: ${shape}$ ({escape_text(d.layout_note(layout))}).",
+             f"Rule: {escape_text(d.rule)}."]
+    kinks = sorted({n.fn for n in E.postorder(d.f) if type(n) is E.Call and not n.spec.smooth})
+    if kinks:
+        notes.append(f"Note: {escape_text(', '.join(kinks))} is not differentiable at 0; the "
+                     r"paper's convention is used there ($\max'(0) = 0$).")
+    return notes
+
+
+def derivative_document(derivs, layout: str = "numerator", steps: bool = False) -> str:
+    """A complete LaTeX document: each derivative as a display equation, its shape as a
+    note, and (``steps``) its derivation as an ``align*`` block."""
+    from .steps import render_steps
+    body = []
+    for i, d in enumerate(derivs):
+        if i:
+            body.append("")
+        body.append(f"Input: ${to_latex(d.f)}$.")
+        body.append("\\[")
+        body.append(derivative_latex(d, layout))
+        body.append("\\]")
+        body.append(r"\\ ".join(derivative_notes(d, layout)))
+        if steps and d.steps:
+            body.append("")
+            body.append(render_steps(d, layout, "latex"))
+    return document("\n".join(body))

@@ -1,0 +1,427 @@
+"""To and from SymPy's matrix expressions, and an optional SymPy simplification pass.
+
+``to_sympy(e)`` gives a SymPy expression built from ``MatrixSymbol`` (matrices and
+vectors, a vector being n×1), ``Symbol`` (scalars and dimensions), ``Transpose``,
+``Inverse``, ``Trace``, ``Determinant``, ``HadamardProduct``, ``HadamardPower``,
+``DiagMatrix``, ``DiagonalOf``, ``Identity``, ``OneMatrix`` and
+``ElementwiseApplyFunction`` for the element-wise functions. A scalar that is a 1×1
+matrix product (``xᵀAx``) becomes the element ``[0, 0]`` of that product, so that it
+can be added to and multiplied with other scalars.
+
+``from_sympy(e)`` goes the other way, for SymPy's matrix expressions and scalar
+expressions (``x.T*A*x``, ``Trace(A*X)``, ``log(Determinant(X))``...).
+
+SymPy is imported inside the functions only: the core never needs it.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+from . import expr as E
+from . import shapes as S
+from .errors import BridgeError
+
+# element-wise functions: name -> (lambda d: sympy scalar expression)
+
+
+def _scalar_fn(name: str):
+    import sympy as sp
+    table = {
+        "exp": sp.exp, "log": sp.log, "sin": sp.sin, "cos": sp.cos, "tan": sp.tan,
+        "tanh": sp.tanh, "sqrt": sp.sqrt, "abs": sp.Abs, "sign": sp.sign,
+        "sigmoid": lambda d: 1 / (1 + sp.exp(-d)),
+        "relu": lambda d: sp.Max(0, d),
+        "softplus": lambda d: sp.log(1 + sp.exp(d)),
+        "step": lambda d: sp.Heaviside(d, 0),
+    }
+    return table.get(name)
+
+
+def sym_dim(d):
+    """A matcalc dimension as SymPy: a positive integer Symbol, or an Integer."""
+    import sympy as sp
+    d = S.resolve(d)
+    if isinstance(d, int):
+        return sp.Integer(d)
+    return sp.Symbol(str(d), integer=True, positive=True)
+
+
+def _shape2d(shape):
+    return tuple(sym_dim(d) for d in E.as2d(shape))
+
+
+def _is_mat(x) -> bool:
+    return getattr(x, "is_Matrix", False)
+
+
+def to_sympy(expr: E.Expr):
+    """The SymPy form of a matcalc expression (raises BridgeError where there is none)."""
+    memo: dict = {}
+    for n in E.postorder(expr):
+        memo[n] = _to(n, [memo[a] for a in n.args])
+    return memo[expr]
+
+
+def _scalar_of_1x1(m):
+    from sympy.matrices.expressions.matexpr import MatrixElement
+    return MatrixElement(m, 0, 0)
+
+
+def _scale(c, m):
+    """``c * m`` without evaluation (``c * m`` would expand a MatrixElement into a Sum)."""
+    import sympy as sp
+    if c == 1:
+        return m
+    return sp.MatMul(c, m)
+
+
+def _ones(shape):
+    import sympy as sp
+    r, c = _shape2d(shape)
+    return sp.OneMatrix(r, c)
+
+
+def _sum_all(m):
+    import sympy as sp
+    r, c = m.shape
+    return _scalar_of_1x1(sp.OneMatrix(1, r) * m * sp.OneMatrix(c, 1))
+
+
+def _ew(fn, m):
+    import sympy as sp
+    from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+    if not _is_mat(m):
+        return fn(m)
+    d = sp.Dummy("d")
+    return ElementwiseApplyFunction(sp.Lambda(d, fn(d)), m)
+
+
+def _to(e: E.Expr, args: list):
+    import sympy as sp
+    t = type(e)
+    if t is E.Var:
+        name = ("d" + e.name) if e.tangent else e.name
+        if e.rank == 0:
+            return sp.Symbol(name, real=True)
+        return sp.MatrixSymbol(name, *_shape2d(e.shape))
+    if t is E.Num:
+        return sp.Rational(e.value.numerator, e.value.denominator)
+    if t is E.Size:
+        return sym_dim(e.dim)
+    if t is E.Eye:
+        return sp.Identity(sym_dim(e.n))
+    if t is E.Add:
+        return sp.Add(*args) if e.rank == 0 else sp.MatAdd(*args).doit(deep=False)
+    if t is E.Mul:
+        if e.rank == 0:
+            return sp.Mul(*args)
+        coeff, mats = sp.Integer(1), []
+        for a, ca in zip(e.args, args):
+            if type(a) is E.Expand and a.arg.rank == 0:
+                coeff = coeff * _to_scalar_from_expand(ca)
+            else:
+                mats.append(ca)
+        if not mats:
+            return _scale(coeff, _ones(e.shape))
+        m = mats[0] if len(mats) == 1 else sp.HadamardProduct(*mats)
+        return _scale(coeff, m)
+    if t is E.Pow:
+        b, x = args
+        if e.rank == 0:
+            return b ** x
+        if _is_mat(x):
+            raise BridgeError(f"SymPy has no matrix form for an element-wise power with a "
+                              f"matrix exponent: {e}")
+        return sp.HadamardPower(b, x)
+    if t is E.MatMul:
+        m = sp.MatMul(*args).doit(deep=False)
+        return _scalar_of_1x1(m) if e.rank == 0 else m
+    if t is E.Transpose:
+        return sp.Transpose(args[0]).doit(deep=False) if _is_mat(args[0]) else args[0]
+    if t is E.Expand:
+        a = args[0]
+        if e.args[0].rank == 0:
+            return _scale(a, _ones(e.shape))
+        r, _ = _shape2d(e.shape)
+        return sp.OneMatrix(r, 1) * sp.Transpose(a)  # a vector repeated as rows
+    if t is E.Call:
+        return _call(e, args)
+    if t is E.VecLit:
+        return sp.ImmutableMatrix([[a] for a in args])
+    if t is E.Entry:
+        from sympy.matrices.expressions.matexpr import MatrixElement
+        return MatrixElement(args[0], e.index, 0)
+    raise BridgeError(f"no SymPy form for a {t.__name__} node")  # pragma: no cover
+
+
+def _to_scalar_from_expand(m):
+    """``c * OneMatrix`` -> ``c``."""
+    import sympy as sp
+    if isinstance(m, sp.OneMatrix):
+        return sp.Integer(1)
+    if isinstance(m, sp.MatMul):
+        scal = [a for a in m.args if not _is_mat(a)]
+        return sp.Mul(*scal)
+    raise BridgeError(f"unexpected expanded scalar {m}")  # pragma: no cover
+
+
+def _call(e: E.Call, args: list):
+    import sympy as sp
+    from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
+    fn = e.fn
+    f = _scalar_fn(fn)
+    if f is not None:
+        return _ew(f, args[0])
+    if fn in ("max", "min"):
+        a, b = args
+        op = sp.Max if fn == "max" else sp.Min
+        if not _is_mat(a):
+            return op(a, b)
+        ca, cb = E.const_value(e.args[0]), E.const_value(e.args[1])
+        if ca is not None or cb is not None:
+            c = ca if ca is not None else cb
+            other = b if ca is not None else a
+            cs = sp.Rational(c.numerator, c.denominator)
+            return _ew(lambda d: op(cs, d), other)
+        # max(a, b) = (a + b + |a - b|) / 2, exact and a matrix form
+        sgn = 1 if fn == "max" else -1
+        return _scale(sp.Rational(1, 2), a + b + _scale(sgn, _ew(sp.Abs, a - b)))
+    x = args[0] if args else None
+    if fn == "sum":
+        return _sum_all(x) if _is_mat(x) else x
+    if fn == "mean":
+        if not _is_mat(x):
+            return x
+        r, c = x.shape
+        return _sum_all(x) / (r * c)
+    if fn == "norm2":
+        return sp.sqrt(_sum_all(sp.HadamardPower(x, 2)))
+    if fn == "norm1":
+        return _sum_all(_ew(sp.Abs, x))
+    if fn == "tr":
+        return sp.Trace(x)
+    if fn == "det":
+        return sp.Determinant(x)
+    if fn == "logdet":
+        return sp.log(sp.Determinant(x))
+    if fn == "inv":
+        return sp.Inverse(x)
+    if fn == "diag":
+        return DiagMatrix(x)
+    if fn == "diagonal":
+        return DiagonalOf(x)
+    if fn == "softmax":
+        ex = _ew(sp.exp, x)
+        return _scale(sp.Pow(_sum_all(ex), -1), ex)
+    if fn == "logsumexp":
+        return sp.log(_sum_all(_ew(sp.exp, x)))
+    raise BridgeError(f"SymPy has no matrix form for {fn}()")
+
+
+# ------------------------------------------------------------------ from SymPy
+
+def _dim_of(d):
+    import sympy as sp
+    if isinstance(d, sp.Integer) or isinstance(d, int):
+        return int(d)
+    if isinstance(d, sp.Symbol):
+        return d.name
+    raise BridgeError(f"cannot use {d} as a dimension (a Symbol or a positive integer)")
+
+
+def _shape_of(m) -> tuple:
+    r, c = (_dim_of(d) for d in m.shape)
+    if c == 1:
+        return (r,)
+    return (r, c)
+
+
+def from_sympy(e) -> E.Expr:
+    """A matcalc expression from a SymPy scalar or matrix expression."""
+    import sympy as sp
+    if isinstance(e, str):
+        raise BridgeError("from_sympy() needs a SymPy expression; for text use matcalc.parse")
+    try:
+        e = sp.sympify(e)
+    except (sp.SympifyError, TypeError) as err:
+        raise BridgeError(f"not a SymPy expression: {e!r}") from err
+    return _from(e, {})
+
+
+def _bin(fn, a: E.Expr, b: E.Expr) -> E.Expr:
+    a, b = E.broadcast(a, b, "combine")
+    return fn(a, b)
+
+
+def _fold(fn, items):
+    out = items[0]
+    for it in items[1:]:
+        out = _bin(fn, out, it)
+    return out
+
+
+_FROM_FN = {"exp": "exp", "log": "log", "sin": "sin", "cos": "cos", "tan": "tan",
+            "tanh": "tanh", "Abs": "abs", "sign": "sign", "Heaviside": "step"}
+
+
+def _from(e, env: dict) -> E.Expr:
+    import sympy as sp
+    from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+    from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
+    from sympy.matrices.expressions.matexpr import MatrixElement
+    from sympy.matrices.expressions.hadamard import HadamardPower, HadamardProduct
+    rec = lambda x: _from(x, env)  # noqa: E731
+    if e in env:
+        return env[e]
+    if isinstance(e, sp.MatrixSymbol):
+        return E.var(e.name, _shape_of(e))
+    if isinstance(e, sp.Symbol):
+        if e.is_integer and e.is_positive:  # a dimension (to_sympy's sym_dim)
+            return E.size(e.name)
+        return E.var(e.name, ())
+    if isinstance(e, (sp.Integer, sp.Rational)):
+        return E.num(Fraction(int(e.p), int(e.q)))
+    if isinstance(e, sp.Float):
+        return E.num(Fraction(str(e)))
+    if e is sp.S.Half:
+        return E.num(Fraction(1, 2))
+    if isinstance(e, sp.Identity):
+        return E.eye(_dim_of(e.shape[0]))
+    if isinstance(e, sp.ZeroMatrix):
+        return E.zeros(_shape_of(e))
+    if isinstance(e, sp.OneMatrix):
+        return E.ones(_shape_of(e))
+    if isinstance(e, (sp.Add, sp.MatAdd)):
+        return _fold(E.add, [rec(a) for a in e.args])
+    if isinstance(e, sp.MatMul):
+        scal = [rec(a) for a in e.args if not _is_mat(a)]
+        mats = [rec(a) for a in e.args if _is_mat(a)]
+        prod = E.matmul(*mats)
+        return _fold(E.mul, scal + [prod]) if scal else prod
+    if isinstance(e, (sp.Mul, HadamardProduct)):
+        return _fold(E.mul, [rec(a) for a in e.args])
+    if isinstance(e, sp.Pow):
+        base, ex = e.args
+        if isinstance(base, sp.exp):  # exp(a)^k appears after simplify; keep it
+            pass
+        return E.power(rec(base), rec(ex))
+    if isinstance(e, HadamardPower):
+        return E.power(rec(e.base), rec(e.exp))
+    if isinstance(e, sp.MatPow):
+        base, ex = e.args
+        if ex == -1:
+            return E.call("inv", rec(base))
+        if isinstance(ex, sp.Integer) and ex != 0:
+            b = rec(base) if ex > 0 else E.call("inv", rec(base))
+            return E.matmul(*([b] * abs(int(ex))))
+        raise BridgeError(f"no matcalc form for the matrix power {e}")
+    if isinstance(e, sp.Transpose):
+        return E.transpose(rec(e.arg))
+    if isinstance(e, sp.Inverse):
+        return E.call("inv", rec(e.arg))
+    if isinstance(e, sp.Trace):
+        return E.call("tr", rec(e.arg))
+    if isinstance(e, sp.Determinant):
+        return E.call("det", rec(e.arg))
+    if isinstance(e, DiagMatrix):
+        return E.call("diag", rec(e.args[0]))
+    if isinstance(e, DiagonalOf):
+        return E.call("diagonal", rec(e.args[0]))
+    if isinstance(e, MatrixElement):
+        m = rec(e.parent)
+        i, j = int(e.i), int(e.j)
+        if m.rank == 0 and i == 0 and j == 0:
+            return m
+        if m.rank == 1 and j == 0:
+            return E.entry(m, i)
+        raise BridgeError(f"no matcalc form for the matrix entry {e}")
+    if isinstance(e, ElementwiseApplyFunction):
+        lam = e.function
+        m = rec(e.expr)
+        if not isinstance(lam, sp.Lambda):
+            d = sp.Dummy("d")
+            lam = sp.Lambda(d, lam(d))
+        (d,) = lam.variables
+        return _from(lam.expr, {**env, d: m})
+    if isinstance(e, (sp.ImmutableMatrix, sp.MutableDenseMatrix)) and e.shape[1] == 1:
+        return E.veclit([rec(a) for a in e])
+    if isinstance(e, sp.log) and isinstance(e.args[0], sp.Determinant):
+        return E.call("logdet", rec(e.args[0].arg))
+    if isinstance(e, (sp.Max, sp.Min)):
+        return _fold(lambda a, b: E.call("max" if isinstance(e, sp.Max) else "min", a, b),
+                     [rec(a) for a in e.args])
+    if isinstance(e, sp.Function) and type(e).__name__ in _FROM_FN:
+        if isinstance(e, sp.Heaviside) and len(e.args) == 2 and e.args[1] != 0:
+            raise BridgeError(f"matcalc's step(0) is 0; {e} takes another value at 0")
+        return E.call(_FROM_FN[type(e).__name__], rec(e.args[0]))
+    raise BridgeError(f"no matcalc form for the SymPy {type(e).__name__} {e}")
+
+
+# ------------------------------------------------------ the SymPy simplification pass
+
+def _random_values(variables, seed: int) -> dict:
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    dims: dict = {}
+    vals = {}
+    for v in variables:
+        shape = tuple(S.resolve(d) if isinstance(S.resolve(d), int)
+                      else dims.setdefault(S.resolve(d), 2 + len(dims) % 2) for d in v.shape)
+        vals[v.name] = rng.uniform(0.3, 1.7, size=shape)
+    return vals
+
+
+def same_value(a: E.Expr, b: E.Expr, trials: int = 3, rtol: float = 1e-9) -> bool:
+    """Whether ``a`` and ``b`` agree at a few random (positive) points."""
+    import numpy as np
+    from .evaluate import evaluate
+    vs = {v.name: v for v in E.variables(a) + E.variables(b) if not v.tangent}
+    for seed in range(trials):
+        vals = _random_values(list(vs.values()), seed)
+        try:
+            va, vb = evaluate(a, vals), evaluate(b, vals)
+        except Exception:  # noqa: BLE001 - a point where either is undefined proves nothing
+            return False
+        if va.shape != vb.shape or not np.allclose(va, vb, rtol=rtol, atol=1e-12,
+                                                   equal_nan=False):
+            return False
+    return True
+
+
+def sympy_simplify(e: E.Expr) -> E.Expr:
+    """``e`` simplified by SymPy when that is safe and measurably better.
+
+    Only scalar expressions made of scalar nodes go through SymPy (``simplify`` and
+    ``factor``); a candidate is kept only if it has fewer nodes
+    (:func:`matcalc.expr.count_nodes`) and the same value at random points.
+    Anything else is returned unchanged.
+    """
+    import sympy as sp
+    if e.rank != 0 or any(n.rank != 0 for n in E.postorder(e)) \
+            or any(n.tangent for n in E.variables(e)):
+        return e
+    try:
+        s = to_sympy(e)
+    except BridgeError:
+        return e
+    best, best_n = e, E.count_nodes(e)
+    for how in (sp.factor, sp.simplify):
+        try:
+            cand = from_sympy(how(s))
+        except Exception:  # noqa: BLE001 - a form we cannot bring back is just skipped
+            continue
+        if cand.shape == e.shape and E.count_nodes(cand) < best_n and same_value(cand, e):
+            best, best_n = cand, E.count_nodes(cand)
+    return best
+
+
+def simplify_derivative(d):
+    """The SymPy pass on a Derivative (scalar-valued kinds only); returns a Derivative."""
+    if d.kind not in ("derivative", "gradient") or d.expr.rank != 0:
+        return d
+    new = sympy_simplify(d.expr)
+    if new is d.expr:
+        return d
+    from .derivative import Derivative
+    return Derivative(d.f, d.wrt, d.kind, new, order=d.order, steps=d.steps, of=d.of)
+

@@ -1,0 +1,186 @@
+"""The numerical oracle every derivative test goes through.
+
+``check(text, wrt, shapes=None, order=1)`` parses ``text``, gives every variable
+(and ``wrt``, even when it does not occur) a random value, and compares
+``Derivative.evaluate`` with central finite differences of ``matcalc.evaluate``
+(for ``order=2``: finite differences of the gradient's ``evaluate``).
+
+- Symbolic dimensions get DIFFERENT sizes (3, 2, 4, 5, ...) so that a missing or
+  extra transpose cannot hide behind a square shape.
+- Domains: values are re-drawn until every ``log``/``sqrt``/fractional power
+  has a positive argument, every negative power a base away from 0, every
+  ``det``/``logdet``/``inv`` a well-conditioned argument, and every kink
+  (``abs sign relu step max min norm1``) an argument away from 0, so that
+  finite differences are meaningful. Square matrices that reach ``det``,
+  ``logdet`` or ``inv`` start as ``2I + noise``; variables under ``log``/``sqrt``
+  start positive.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+import matcalc
+from matcalc import expr as E
+from matcalc.parser import parse
+
+SIZES = [3, 2, 4, 5, 6, 7]
+RTOL, ATOL = 1e-5, 1e-6
+KINKED = {"abs", "sign", "relu", "step", "max", "min", "norm1"}
+POSITIVE = {"log", "sqrt"}
+MATRIX = {"det", "logdet", "inv"}
+
+
+def dim_sizes(exprs) -> dict:
+    """A distinct size for every symbolic dimension."""
+    out: dict = {}
+    for e in exprs:
+        for d in E.dims_of(e):
+            if d not in out:
+                out[d] = SIZES[len(out) % len(SIZES)]
+    return out
+
+
+def _concrete(shape, dims):
+    return tuple(d if isinstance(d, int) else dims[d] for d in shape)
+
+
+def _under(f: E.Expr, names: set) -> set:
+    """Names of the variables occurring under a call of one of ``names``."""
+    out: set = set()
+    for n in E.postorder(f):
+        if type(n) is E.Call and n.fn in names:
+            out.update(v.name for v in E.variables(n))
+        if names is POSITIVE and type(n) is E.Pow:
+            c = E.const_value(n.exp)
+            if c is None or c.denominator != 1:
+                out.update(v.name for v in E.variables(n.base))
+    return out
+
+
+def _draw(rng, variables, dims, f):
+    positive = _under(f, POSITIVE)
+    matrix = _under(f, MATRIX)
+    values = {}
+    for v in variables:
+        shape = _concrete(v.shape, dims)
+        if v.name in positive:
+            a = rng.uniform(0.5, 2.0, size=shape)
+        else:
+            a = rng.uniform(0.3, 1.5, size=shape) * rng.choice([-1.0, 1.0], size=shape)
+        if len(shape) == 2 and shape[0] == shape[1] and v.name in matrix:
+            a = 2.0 * np.eye(shape[0]) + 0.3 * rng.standard_normal(shape)
+        values[v.name] = a if shape else float(a)
+    return values
+
+
+def _sub_value(e: E.Expr, values):
+    try:
+        return np.asarray(matcalc.evaluate(e, values), dtype=float)
+    except matcalc.MatcalcError:
+        return None
+
+
+def domain_ok(f: E.Expr, values, margin: float = 1e-3) -> bool:
+    """Is ``values`` a point where finite differences of ``f`` are meaningful?"""
+    for n in E.postorder(f):
+        args = None
+        if type(n) is E.Call and n.fn in KINKED | POSITIVE | MATRIX:
+            args = [_sub_value(a, values) for a in n.args]
+            if any(a is None for a in args):
+                continue
+            if not all(np.all(np.isfinite(a)) for a in args):
+                return False
+            if n.fn in ("max", "min"):
+                if np.min(np.abs(args[0] - args[1])) < margin:
+                    return False
+            elif n.fn in KINKED:
+                if np.min(np.abs(args[0])) < margin:
+                    return False
+            elif n.fn in POSITIVE:
+                if np.min(args[0]) < 1e-2:
+                    return False
+            elif n.fn in MATRIX:
+                if np.linalg.cond(args[0]) > 1e3 or abs(np.linalg.det(args[0])) < 1e-3:
+                    return False
+        elif type(n) is E.Pow:
+            b = _sub_value(n.base, values)
+            c = E.const_value(n.exp)
+            if b is None:
+                continue
+            if c is None or c.denominator != 1:
+                if np.min(b) < 1e-2:
+                    return False
+            elif c < 0 and np.min(np.abs(b)) < 5e-2:
+                return False
+        elif type(n) is E.Call and n.fn == "norm2":
+            a = _sub_value(n.args[0], values)
+            if a is not None and np.sqrt(np.sum(a * a)) < 1e-2:
+                return False
+    val = _sub_value(f, values)
+    return val is not None and bool(np.all(np.isfinite(val)))
+
+
+def random_values(f: E.Expr, wrt: E.Expr, rng, dims=None, tries: int = 200):
+    dims = dims or dim_sizes([f, wrt])
+    variables = E.variables(f)
+    if wrt not in variables:
+        variables = variables + [wrt]
+    for _ in range(tries):
+        values = _draw(rng, variables, dims, f)
+        if domain_ok(f, values):
+            return values
+    raise AssertionError(f"no point in the domain of {f} found")
+
+
+def finite_differences(fn, values, name, h=1e-6):
+    """Central differences of ``fn(values)`` by ``values[name]``: shape fn.shape + v.shape."""
+    x0 = np.array(values[name], dtype=float)
+    f0 = np.asarray(fn(values), dtype=float)
+    out = np.zeros(f0.shape + x0.shape)
+    flat = x0.reshape(-1)
+    for j in range(flat.size):
+        step = h * max(1.0, abs(flat[j]))
+        xp, xm = flat.copy(), flat.copy()
+        xp[j] += step
+        xm[j] -= step
+        vp, vm = dict(values), dict(values)
+        vp[name] = xp.reshape(x0.shape) if x0.ndim else float(xp[0])
+        vm[name] = xm.reshape(x0.shape) if x0.ndim else float(xm[0])
+        d = (np.asarray(fn(vp), dtype=float) - np.asarray(fn(vm), dtype=float)) / (2 * step)
+        idx = np.unravel_index(j, x0.shape) if x0.ndim else ()
+        out[(Ellipsis,) + tuple(idx)] = d
+    return out
+
+
+def assert_close(got, want, what="", rtol=RTOL, atol=ATOL):
+    got = np.asarray(got, dtype=float)
+    want = np.asarray(want, dtype=float)
+    assert got.shape == want.shape, f"{what}: shape {got.shape}, finite differences {want.shape}"
+    scale = max(1.0, float(np.max(np.abs(want))) if want.size else 1.0)
+    err = np.abs(got - want)
+    bad = err > atol * scale + rtol * np.abs(want)
+    assert not np.any(bad), (f"{what}: derivative differs from finite differences\n"
+                             f"derivative:\n{got}\nfinite differences:\n{want}")
+
+
+def check(text, wrt, shapes=None, order=1, points=3, seed=0, d=None, dims=None,
+          rtol=RTOL, atol=ATOL):
+    """Assert that ``matcalc.diff(text, wrt, shapes, order)`` matches finite differences
+    at ``points`` random points. Returns the Derivative."""
+    f = parse(text, shapes) if isinstance(text, str) else text
+    if d is None:
+        d = matcalc.diff(f, wrt, shapes, order=order)
+    v = d.wrt
+    first = matcalc.diff(f, wrt, shapes, order=1) if order == 2 else None
+    rng = np.random.default_rng(seed)
+    for _ in range(points):
+        values = random_values(f, v, rng, dims)
+        got = d.evaluate(values)
+        if order == 1:
+            want = finite_differences(lambda vals: matcalc.evaluate(f, vals), values, v.name)
+        else:
+            want = finite_differences(first.evaluate, values, v.name, h=1e-5)
+            atol, rtol = max(atol, 1e-5), max(rtol, 1e-4)
+        assert_close(got, want, f"d{'²' if order == 2 else ''}({text})/d{v.name}^{order} "
+                                f"at {values}", rtol, atol)
+    return d
