@@ -9,7 +9,7 @@ from .errors import MatcalcError, UsageError
 
 EXAMPLES = """examples:
   matcalc parse "W@x + b"
-  matcalc eval "x'@A@x" --value x=1,2 --value A=1,2;3,4
+  matcalc eval "x'@A@x" --value x=1,2 --value "A=1,2;3,4"
   matcalc diff "sum(w*x+b)" --wrt w
 """
 
@@ -18,6 +18,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is a MatcalcError (one line, exit 2)."""
 
     def error(self, message: str):
+        message = message.replace(_MARK, "")
         raise UsageError(f"{message} (see {self.prog} --help)")
 
 
@@ -44,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="evaluate the expression with NumPy")
     _common(p)
     p.add_argument("--value", action="append", default=[], metavar="NAME=VALUES",
-                   help="a value: b=2, x=1,2,3, A=1,2;3,4 (rows split by ;) (repeatable)")
+                   help="a value: b=2, x=1,2,3, A=1,2;3,4 (rows split by ;), x=5, "
+                        "(a vector of length 1), A=1,2; (a matrix of one row) (repeatable)")
     p.add_argument("--values", metavar="FILE.npz", help="values from a NumPy .npz file")
 
     p = sub.add_parser("diff", help="differentiate the expression")
@@ -86,7 +88,11 @@ def _shapes(specs: Sequence[str]) -> dict:
     return out
 
 
+_MARK = "\x00"
+
+
 def _expression(text: str) -> str:
+    text = text[len(_MARK):] if text.startswith(_MARK) else text
     if text == "-":
         return sys.stdin.read().strip()
     return text
@@ -106,7 +112,15 @@ def _values(specs: Sequence[str], npz: str | None) -> dict:
         if not eq or not name.strip():
             raise UsageError(f"bad --value {spec!r}: write NAME=VALUES, e.g. x=1,2,3")
         try:
-            rows = [[float(v) for v in row.split(",")] for row in text.split(";")]
+            rows = []
+            lines = text.split(";")
+            if len(lines) > 1 and not lines[-1].strip():
+                lines.pop()  # "A=1,2,3;" is a matrix of one row
+            for row in lines:
+                items = row.split(",")
+                if len(items) > 1 and not items[-1].strip():
+                    items.pop()  # "x=5," is a vector of length 1
+                rows.append([float(v) for v in items])
         except ValueError:
             raise UsageError(f"bad --value {spec!r}: the values must be numbers") from None
         if ";" in text:
@@ -136,9 +150,10 @@ def _cmd_parse(args) -> int:
 def _cmd_eval(args) -> int:
     import numpy as np
     from .evaluate import evaluate
-    from .parser import parse
-    e = parse(_expression(args.expression), _shapes(args.shape), args.dialect)
-    value = evaluate(e, _values(args.value, args.values))
+    # the text, not the parsed expression: a variable the algebra removed (x - x)
+    # still gives the sizes of its dimensions
+    value = evaluate(_expression(args.expression), _values(args.value, args.values),
+                     _shapes(args.shape), args.dialect)
     with np.printoptions(precision=10, suppress=True):
         print(value if value.ndim else repr(float(value)))
     return 0
@@ -228,9 +243,18 @@ def _print_people(d, args, fmt: str, i: int, count: int) -> bool:
     return False
 
 
+def _negations_as_expressions(argv: Sequence[str]) -> list[str]:
+    """``matcalc parse "-x"``: an argument that starts with a single ``-`` (and is not
+    ``-h`` or ``-`` alone) is an expression, not an option; argparse would take it for
+    an option, so it is marked (``_expression`` removes the mark)."""
+    return [_MARK + a if a.startswith("-") and a not in ("-", "-h") and not a.startswith("--")
+            else a for a in argv]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
+        argv = _negations_as_expressions(sys.argv[1:] if argv is None else argv)
         args = parser.parse_args(argv)
         if args.command is None:
             parser.print_help()

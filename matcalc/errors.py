@@ -33,8 +33,11 @@ class MatcalcError(Exception):
         head = f"{self.message} (line {line}, column {col})"
         if self.source is None:
             return head
-        lines = self.source.splitlines() or [""]
+        # Lines as the parser counts them (at "\n" only); a tab or another control
+        # character shows as one space, so that the caret stays under its column.
+        lines = self.source.split("\n")
         text = lines[line - 1] if 0 < line <= len(lines) else ""
+        text = "".join(" " if ch < " " or ch == "\x7f" else ch for ch in text)
         # Show a window of at most 76 characters around the column, so that a
         # 100,000-character input still gives a readable caret.
         start = max(0, col - 40)

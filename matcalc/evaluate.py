@@ -120,7 +120,12 @@ class Evaluator:
         if t is E.Expand:
             return np.broadcast_to(args[0], concrete(e.shape, self.dims)).copy()
         if t is E.Call:
-            return np.asarray(e.spec.numpy(*args), dtype=float)
+            try:
+                return np.asarray(e.spec.numpy(*args), dtype=float)
+            except np.linalg.LinAlgError as err:   # inv of a singular matrix
+                text = str(e)
+                text = text if len(text) <= 40 else text[:37] + "..."
+                raise EvalError(f"cannot evaluate {text}: {str(err).lower()}") from None
         if t is E.VecLit:
             return np.array([float(a) for a in args])
         if t is E.Entry:
@@ -135,10 +140,14 @@ class Evaluator:
 def evaluate(expr, values: Mapping[str, object], shapes=None,
              dialect: str = "default") -> np.ndarray:
     """The value of ``expr`` (text or Expr) for the given values, as a NumPy array."""
+    variables = None
     if isinstance(expr, str):
-        from .parser import parse
-        expr = parse(expr, shapes, dialect)
-    arrays, dims = bind_dims(E.variables(expr), values)
+        from .parser import parse_with_variables
+        expr, named = parse_with_variables(expr, shapes, dialect)
+        # a variable the algebra removed (x - x, inv(A) @ A) still gives its dimensions
+        variables = E.variables(expr)
+        variables += [v for v in named if v not in variables and v.name in values]
+    arrays, dims = bind_dims(variables or E.variables(expr), values)
     with np.errstate(all="ignore"):
         out = Evaluator(arrays, dims).value(expr)
     return np.asarray(out, dtype=float).reshape(concrete(expr.shape, dims))

@@ -299,8 +299,7 @@ def _translate_lark_error(err, text: str) -> ParseError:
         tok = err.token
         expected = sorted({_TOKEN_NAMES.get(t, t) for t in (err.expected or ())})
         if tok.type == "$END":
-            lines = text.splitlines() or [""]
-            pos = (len(lines), len(lines[-1]) + 1)
+            pos = _end_pos(text)
             what = "unexpected end of input"
         else:
             pos = (tok.line, tok.column)
@@ -311,9 +310,14 @@ def _translate_lark_error(err, text: str) -> ParseError:
         ch = text[err.pos_in_stream] if err.pos_in_stream < len(text) else "?"
         return ParseError(f"unexpected character {ch!r}", (err.line, err.column), text)
     if isinstance(err, UnexpectedEOF):
-        lines = text.splitlines() or [""]
-        return ParseError("unexpected end of input", (len(lines), len(lines[-1]) + 1), text)
+        return ParseError("unexpected end of input", _end_pos(text), text)
     return ParseError(str(err), None, text)
+
+
+def _end_pos(text: str) -> tuple[int, int]:
+    """Where the input ends: just after its last character that is not white space."""
+    lines = text.rstrip().split("\n")
+    return len(lines), len(lines[-1]) + 1
 
 
 def parse(text: str, shapes: Mapping[str, object] | None = None,
@@ -323,6 +327,17 @@ def parse(text: str, shapes: Mapping[str, object] | None = None,
     ``shapes`` declares variables (``{"x": ("n",), "W": "m,n", "b": ()}``); other
     names follow the naming convention, and undeclared dimensions are inferred.
     """
+    return _parse(text, shapes, dialect)[0]
+
+
+def parse_with_variables(text: str, shapes: Mapping[str, object] | None = None,
+                         dialect: str = "default") -> tuple[E.Expr, list[E.Expr]]:
+    """``parse(text)`` and every variable the text names, with its shape, even one the
+    algebra removed (``x - x`` is ``zeros(n)``; the value of ``x`` still gives ``n``)."""
+    return _parse(text, shapes, dialect)
+
+
+def _parse(text, shapes, dialect) -> tuple[E.Expr, list[E.Expr]]:
     from lark.exceptions import LarkError
     if not isinstance(text, str):
         raise UsageError(f"parse() needs a string, got {type(text).__name__}")
@@ -345,7 +360,7 @@ def parse(text: str, shapes: Mapping[str, object] | None = None,
                     raise inner
                 raise _translate_lark_error(err, text) from None
             result = _resolve_name(result)
-        return _finish(result, state)
+        return _finish(result, state), state.named
     except MatcalcError as err:
         err.message = _readable_unknowns(err.message, state)
         raise err.located(None, text) from None
@@ -481,6 +496,14 @@ def _readable_unknowns(message: str, state: _State) -> str:
 def _finish(result: E.Expr, state: _State) -> E.Expr:
     """Give every unknown dimension its readable name and rebuild the tree with it."""
     u = state.unifier
+    for node in E.postorder(result):
+        # x + A with A's rows unknown broadcasts x as the rows of A; if A turns out to
+        # have one row (x + A + y'), that is a vector plus a row vector: refused, as
+        # x + y' is, whatever the order
+        if type(node) is E.Expand and node.arg.rank == 1 and u.find(node.shape[0]) == 1:
+            n = u.find(node.shape[1])
+            raise ShapeError(f"cannot combine vector ({n}) and row vector (1×{n}) "
+                             f"element-wise: transpose one of them")
     order: list[str] = []
 
     def note(d):
@@ -505,4 +528,5 @@ def _finish(result: E.Expr, state: _State) -> E.Expr:
     def f(d):
         r = u.find(d)
         return names.get(r, r)
+    state.named = [E.map_dims(v, f) for v in state.vars.values()]
     return E.map_dims(result, f)

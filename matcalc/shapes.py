@@ -59,14 +59,14 @@ def convention_rank(name: str) -> int:
     """Rank given by the naming convention of matrixcalculus.org.
 
     Lower-case names starting with a-g and Greek names are scalars, other
-    lower-case names vectors, upper-case names matrices.
+    lower-case names vectors, upper-case names matrices: an upper-case Greek name
+    (``Sigma``, ``Σ``, ``Lambda``) is a matrix, as a covariance Σ is.
     """
-    base = name.lower()
-    if base in GREEK or re.match(r"[\u0370-\u03ff]", name[0]):
-        return 0
     first = name[0]
     if first.isupper():
         return 2
+    if name in GREEK or re.match(r"[\u0370-\u03ff]", first):
+        return 0
     if "a" <= first <= "g":
         return 0
     return 1

@@ -37,8 +37,8 @@ def _fraction_text(v: Fraction) -> tuple[str, int]:
             text, prec = decimal, PREC_ATOM
         else:
             text, prec = f"{a.numerator}/{a.denominator}", PREC_MUL
-    if sign:
-        return sign + text, PREC_NEG
+    if sign:  # -1/9 binds like a product, not like -x: a^(-1/9), not a^-1/9
+        return sign + text, min(prec, PREC_NEG)
     return text, prec
 
 
@@ -299,6 +299,8 @@ class UnicodePrinter(AsciiPrinter):
             text = f"{text} {body}" if text and not self._juxt(text, body, num) else text + body
         if not text:
             text = "1"
+        if not (scalar_shape or num or full):  # only expanded scalars: ab𝟏, not ab
+            text += "𝟏"
         prec = PREC_MUL
         if len(num) == 1 and not (scal or den) and c == 1:
             prec = self._operand_prec(num[0], full)
