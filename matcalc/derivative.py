@@ -247,11 +247,13 @@ class Derivative:
         from .sympy_bridge import to_sympy
         return to_sympy(self.expr)
 
-    def verify(self, dims=(2, 3), numeric: bool = True, symbolic: bool = True):
-        """Prove the derivative with SymPy on small sizes and check it numerically;
-        returns a :class:`matcalc.verify.Report` with one entry per check."""
+    def verify(self, dims=(2, 3), numeric: bool = True, symbolic: bool = True,
+               budget: float = 0.9):
+        """Prove the derivative with SymPy on small sizes (each instantiation within
+        ``budget`` seconds, else "unproven") and check it numerically; returns a
+        :class:`matcalc.verify.Report` with one entry per check."""
         from .verify import verify
-        return verify(self, dims=dims, numeric=numeric, symbolic=symbolic)
+        return verify(self, dims=dims, numeric=numeric, symbolic=symbolic, budget=budget)
 
     def to_code(self, target: str = "numpy", with_value: bool = False) -> str:
         """Python source of a function computing this derivative (see matcalc.codegen)."""

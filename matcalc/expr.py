@@ -501,6 +501,9 @@ def mul(*factors: Expr) -> Expr:
         front = []
     leaves = sorted((f for f in others if _is_leafy(f) and f not in front), key=_leaf_key)
     others = front + leaves + [f for f in others if not _is_leafy(f) and f not in front]
+    # divisors last, where a reader (and the printer's a / b) puts them
+    others = [f for f in others if not powers.get(f, 1) < 0] + \
+        [f for f in others if powers.get(f, 1) < 0]
     out: list[Expr] = []
     for f in others:
         if f in powers:
@@ -654,19 +657,18 @@ def matmul(*factors: Expr) -> Expr:
                     break
                 # start again: the new factor may carry a scalar to pull out
                 items[i:i + 2] = [r]
-                prod = matmul(*items)
-                if prod.shape != shape:
-                    prod = _reshape_collapsed(prod, shape)
-                if scalars:
-                    sc = mul(*scalars)
-                    prod = mul(expand(sc, shape), prod) if shape else mul(sc, prod)
-                return prod
+                return _scaled(matmul(*items), shape, scalars)
     if not items:
         prod: Expr = num(1) if shape == () else eye(rows)
     elif len(items) == 1:
         prod = items[0]
     else:
         prod = _make(MatMul, (), tuple(items), shape)
+    return _scaled(prod, shape, scalars)
+
+
+def _scaled(prod: Expr, shape: tuple, scalars: list) -> Expr:
+    """The product with the chain's shape, times the scalars pulled out of it."""
     if prod.shape != shape:
         prod = _reshape_collapsed(prod, shape)
     if scalars:

@@ -122,7 +122,7 @@ def _values(e, rng):
     return values
 
 
-@settings(max_examples=600, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=500, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
 @given(expressions(), st.integers(0, 2**32 - 1), st.sampled_from(["default", "matlab"]))
 def test_printed_form_means_the_same(text, seed, dialect):
     e = check_parse(text, dialect)

@@ -38,7 +38,7 @@ PAPER_CASES = [
     ('paper: rule 1 scalar rules, sin', 'sin(x)', 'x', {'x': ()}, 'cos(x)'),
     ('paper: rule 1 scalar rules, cos', 'cos(x)', 'x', {'x': ()}, '-sin(x)'),
     ('paper: rule 1 scalar rules, tanh', 'tanh(x)', 'x', {'x': ()}, '1 - tanh(x)²'),
-    ('paper: rule 1 scalar rules, quotient', 'sin(x)/x', 'x', {'x': ()}, '-sin(x) / x² + cos(x) / x'),
+    ('paper: rule 1 scalar rules, quotient', 'sin(x)/x', 'x', {'x': ()}, 'cos(x) / x - sin(x) / x²'),
     ('paper: rule 2 partial 3x²y by x', '3*x^2*y', 'x', {'x': (), 'y': ()}, '6xy'),
     ('paper: rule 2 partial 3x²y by y', '3*x^2*y', 'y', {'x': (), 'y': ()}, '3x²'),
     # textbook form: [6 v₀v₁, 3 v₀²]

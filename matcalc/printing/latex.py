@@ -103,7 +103,12 @@ class LatexPrinter(Printer):
             return (r"\mathbf{1}^{\top}", PREC_POSTFIX) if row else (r"\mathbf{1}", PREC_ATOM)
         if c == 0:
             return (r"\mathbf{0}^{\top}", PREC_POSTFIX) if row else (r"\mathbf{0}", PREC_ATOM)
-        return f"{self.parenthesize(e.arg, PREC_MUL, strict=True)} \\mathbf{{1}}", PREC_MUL
+        ones = r"\mathbf{1}^{\top}" if row else r"\mathbf{1}"
+        a = e.arg
+        ev = E.const_value(a.exp) if type(a) is E.Pow else None
+        if ev == -1:  # (1/N) 1ᵀ, not N⁻¹ 1ᵀ
+            return f"\\frac{{1}}{{{self.print(a.base)[0]}}} {ones}", PREC_MUL
+        return f"{self.parenthesize(a, PREC_MUL, strict=True)} {ones}", PREC_MUL
 
     # ---- element-wise sums and products
 
@@ -159,6 +164,8 @@ class LatexPrinter(Printer):
         # the numerator of a fraction, or the coefficient in front
         if scalar_shape:
             top = " ".join(self.parenthesize(f, PREC_MUL, strict=True) for f in num)
+        elif len(num) == 1 and not ew_den:  # c·AB: juxtaposition reads as a product
+            top = self.parenthesize(num[0], PREC_MUL)
         else:
             top = r" \odot ".join(self.parenthesize(f, PREC_MUL, strict=True) for f in num)
             for d in ew_den:
@@ -222,7 +229,9 @@ class LatexPrinter(Printer):
     def _print_MatMul(self, e):
         if len(e.args) == 1:
             return self.print(e.args[0])
-        return " ".join(self.parenthesize(f, PREC_POSTFIX) for f in e.args), PREC_MUL
+        # a thin space around a differential: X^{-1} \, dX \, X^{-1}, not "dXX^{-1}"
+        sep = r" \, " if any(_is_tangent(f) for f in e.args) else " "
+        return sep.join(self.parenthesize(f, PREC_POSTFIX) for f in e.args), PREC_MUL
 
     def _print_Transpose(self, e):
         if type(e.arg) is E.Call and e.arg.fn == "inv":
@@ -355,3 +364,9 @@ def derivative_document(derivs, layout: str = "numerator", steps: bool = False) 
             body.append("")
             body.append(render_steps(d, layout, "latex"))
     return document("\n".join(body))
+
+
+def _is_tangent(e: E.Expr) -> bool:
+    """A differential dV or its transpose."""
+    e = e.arg if type(e) is E.Transpose else e
+    return type(e) is E.Var and e.tangent
