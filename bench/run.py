@@ -463,8 +463,10 @@ def write_report(path, args, derive, drows, notes, srows, crows, cli, plot) -> N
         "are most of it); SymPy is not imported by the CLI.",
         "- the generated code converts every argument with `asarray` and returns through "
         "`asarray`: a fixed cost of about a microsecond, visible only at tiny sizes.",
-        "- derivatives of kind `differential` (matrix by matrix, e.g. d(W x)/dW) have no "
-        "code generation: `to_code` raises DiffError; `Derivative.evaluate` handles them.",
+        "- derivatives of kind `differential` (matrix by matrix, e.g. d(W x)/dW) get code "
+        "only through their Kronecker form `Σ c (Sᵀ ⊗ P) [K]`, which forms the dense "
+        "(numel f × numel V) matrix, and only for the NumPy target; one with no Kronecker "
+        "form (an element-wise product with dV) raises DiffError.",
         ("- jax: " + (f"jax {_jax_version()} on the CPU, see the last column of section 3."
                       if _jax_version() else "not installed here, so not compared.")),
         '- noise: the machine is shared with other jobs and BLAS threads compete, so '

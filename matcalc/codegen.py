@@ -16,9 +16,10 @@ expression is inlined into its user. The evaluation order is chosen for cost:
   needs the full array.
 
 The result has the numeric contract's shape ``f.shape + wrt.shape``, as
-:meth:`Derivative.evaluate` returns. Derivatives of kind ``"differential"`` (no
-matrix form) raise :class:`~matcalc.errors.DiffError`: code generation would need a
-batched evaluation of the linear map, which is not implemented.
+:meth:`Derivative.evaluate` returns. A derivative of kind ``"differential"`` (no
+matrix form) is generated from its Kronecker form, ``Σ c (Sᵀ ⊗ P) [K]`` reshaped
+column-major to that shape (NumPy target); one without a Kronecker form (an
+element-wise product with ``dV``...) raises :class:`~matcalc.errors.DiffError`.
 """
 from __future__ import annotations
 
@@ -46,6 +47,10 @@ _HELPERS = {
                       "    return m + np.log(np.sum(np.exp(x - m)))\n",
         "_full": "def _full(a, shape):\n    return np.broadcast_to(np.asarray(a, dtype=float), "
                  "shape)\n",
+        # K with K vec(X) = vec(Xᵀ) for an m×n X (vec stacks columns)
+        "_commutation": "def _commutation(m, n):\n"
+                        "    idx = np.arange(m * n).reshape((m, n), order='F')\n"
+                        "    return np.eye(m * n)[idx.T.ravel(order='F')]\n",
     },
     "jax": {
         "_softmax": "def _softmax(x):\n    e = jnp.exp(x - jnp.max(x))\n"
@@ -505,17 +510,23 @@ def to_code(d, target: str = "numpy", with_value: bool = False,
     The function takes the variables of ``f`` (in order of appearance) and returns
     the derivative with the shape ``f.shape + wrt.shape``; with ``with_value`` it
     returns ``(f, derivative)``, sharing the work between the two. A derivative of
-    kind ``"differential"`` raises :class:`DiffError`."""
+    kind ``"differential"`` is built from its Kronecker form (NumPy only), else
+    :class:`DiffError`."""
     return _source(d, target, with_value, name)[0]
 
 
 def _source(d, target: str, with_value: bool, name: Optional[str]) -> tuple[str, str]:
     if target not in TARGETS:
         raise UsageError(f"unknown code target {target!r}: use one of {', '.join(TARGETS)}")
+    kron = None
     if d.kind == "differential":
-        raise DiffError(
-            f"no code generation for d{d.wrt.name}: this derivative is a differential "
-            "(a linear map with no matrix form); evaluate it with Derivative.evaluate")
+        from .diff import kronecker_terms, tangent_of
+        kron = kronecker_terms(d.expr, tangent_of(d.wrt))
+        if kron is None or target != "numpy":
+            raise DiffError(
+                f"no {target} code for d{d.wrt.name}: this derivative is a differential "
+                + ("with no Kronecker form" if kron is None else "(Kronecker code is NumPy "
+                   "only)") + "; evaluate it with Derivative.evaluate")
     args = _arguments(d)
     dims: dict = {}
     for v in args:
@@ -532,6 +543,8 @@ def _source(d, target: str, with_value: bool, name: Optional[str]) -> tuple[str,
     out_shape = tuple(d.f_shape) + tuple(d.wrt.shape)
     if d.kind == "zero":
         result = f"{xp}.zeros({g.shape_code(out_shape)})" if out_shape else "0.0"
+    elif kron is not None:
+        result = _kronecker_code(g, d, kron, out_shape)
     else:
         result = g.full(d.expr)
         if not S.unify_shapes(d.expr.shape, out_shape):
@@ -559,6 +572,35 @@ def _source(d, target: str, with_value: bool, name: Optional[str]) -> tuple[str,
     else:
         lines.append(f"    return {ret}")
     return "\n".join(lines) + "\n", name
+
+
+def _kronecker_code(g: "_Gen", d, terms: list, out_shape: tuple) -> str:
+    """∂vec(f)/∂vec(V) = Σ c (Sᵀ ⊗ P) [K], then reshaped (column-major, as vec is) to
+    the numeric contract's ``f.shape + V.shape``."""
+    v = d.wrt.name
+    size = g.assign(f"{v}.size")
+    parts = []
+    for coeff, right, left, transposed in terms:
+        r = g.assign(f"{g.full(right)}.reshape({g.full(right)}.shape[0], -1)") \
+            if right is not None else None
+        l_ = g.assign(f"{g.full(left)}.reshape({g.full(left)}.shape[0], -1)") \
+            if left is not None else None
+        if l_ is not None:
+            rows = f"{l_}.shape[1]"
+            cols = f"{r}.shape[1]" if r is not None else f"{size} // {rows}"
+        elif r is not None:
+            cols = f"{r}.shape[1]"
+            rows = f"{size} // {cols}"
+        else:
+            rows, cols = size, "1"
+        term = f"np.kron({r or f'np.eye({cols})'}, {l_ or f'np.eye({rows})'})"
+        if transposed:
+            term = f"{term} @ {g.helper('_commutation')}({v}.shape[0], {v}.shape[1])"
+        if coeff is not None:
+            term = f"{g.full(coeff)} * {term}"
+        parts.append(term)
+    jac = g.assign(" + ".join(parts))
+    return g.assign(f"np.reshape({jac}, {g.shape_code(out_shape)}, order='F')")
 
 
 def lambdify(d, target: str = "numpy", with_value: bool = False) -> Callable:

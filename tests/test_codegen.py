@@ -108,11 +108,48 @@ def test_zero_derivative():
     assert fn(np.ones(3), np.ones(3)).shape == (3,)
 
 
-def test_differential_is_refused_clearly():
+def test_differential_from_its_kronecker_form():
     d = matcalc.diff("W@x", "W")
     assert d.kind == "differential"
-    with pytest.raises(DiffError, match="no matrix form"):
+    src = d.to_code()
+    assert "np.kron" in src and "order='F'" in src
+    rng = np.random.default_rng(3)
+    W, x = rng.normal(size=(2, 3)), rng.normal(size=3)
+    np.testing.assert_allclose(matcalc.lambdify(d)(W, x), d.evaluate({"W": W, "x": x}))
+
+
+def test_differential_without_kronecker_form_is_refused_clearly():
+    d = matcalc.diff("X*X", "X")
+    assert d.kind == "differential"
+    with pytest.raises(DiffError, match="no Kronecker form"):
         d.to_code()
+    with pytest.raises(DiffError, match="NumPy only"):
+        matcalc.diff("W@x", "W").to_code(target="jax")
+
+
+def _golden():
+    import os
+    import sys
+    sys.path.insert(0, os.path.dirname(__file__))
+    from test_golden import CASES
+    return CASES
+
+
+@pytest.mark.parametrize("source,text,wrt,shapes,expected", _golden(),
+                         ids=[c[0] for c in _golden()])
+def test_generated_code_on_the_golden_table(source, text, wrt, shapes, expected):
+    """Every derivative of the differentiator's golden table, generated NumPy code
+    against Derivative.evaluate, with dimensions of different sizes."""
+    import inspect
+
+    import oracle
+    d = matcalc.diff(text, wrt, shapes=shapes)
+    fn = matcalc.lambdify(d)
+    vals = oracle.random_values(d.f, d.wrt, np.random.default_rng(11))
+    got = fn(*[vals[p] for p in inspect.signature(fn).parameters])
+    want = d.evaluate(vals)
+    assert np.shape(got) == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-10, err_msg=source)
 
 
 def test_unknown_target():
