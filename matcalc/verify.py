@@ -302,13 +302,16 @@ def _with_budget(fn, seconds: float):
         raise _Timeout()
     start = time.perf_counter()
     old = signal.signal(signal.SIGALRM, handler)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
-        return fn()
+        try:
+            signal.setitimer(signal.ITIMER_REAL, seconds)
+            return fn()
+        finally:
+            # disarm inside the try: an alarm that lands here is still caught below
+            signal.setitimer(signal.ITIMER_REAL, 0)
     except _Timeout:
         return None
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
         if outer_left > 0:  # give the outer budget back what is left of it
             signal.setitimer(signal.ITIMER_REAL,
