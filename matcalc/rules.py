@@ -134,4 +134,6 @@ def rule_for(node: E.Expr) -> tuple[str, str]:
         name = "product rule"
     if type(node) is E.Add and node.rank == 0:
         name = "sum rule"
+    if type(node) is E.MatMul and node.rank == 0 and len(node.args) == 2:
+        name = "dot product (matrix product rule)"  # wᵀx, as the paper names it
     return name, r.doc

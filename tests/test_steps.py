@@ -46,7 +46,7 @@ def test_neuron_activation():
     """paper: neuron activation max(0, w·x + b): dot product, affine unit, max."""
     s = _summary("max(0, dot(w, x) + b)", "w")
     assert [name for name, _, _ in s] == ["u₁", "u₂", "f"]
-    assert s[0][1] == "matrix product rule" and s[0][2] == (1, "n")
+    assert s[0][1] == "dot product (matrix product rule)" and s[0][2] == (1, "n")
     assert s[1][1] == "sum rule" and s[1][2] == (1, "n")
     assert s[2][1].startswith("element-wise binary operation (max")
     text = matcalc.diff("max(0, dot(w, x) + b)", "w").steps_text()
