@@ -1,5 +1,5 @@
 """The parser, table-driven: every syntax row and every function of the language
-contract (/work/shared/LANGUAGE.md), in both dialects.
+contract (docs/language.md), in both dialects.
 
 Each row is (text, the printed form ``str(parse(text))``, the shape of the result).
 The printed form is the input language (default dialect) after the constructors'
