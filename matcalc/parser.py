@@ -242,7 +242,6 @@ def _matrix_power(a: E.Expr, b: E.Expr) -> E.Expr:
 
 
 def _dim_arg(x) -> S.Dim:
-    s = _STATE.get()
     if isinstance(x, _Name):
         return str(x.token)
     v = E.const_value(x) if isinstance(x, E.Expr) else None

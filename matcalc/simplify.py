@@ -29,10 +29,6 @@ def _common_coeff(terms) -> tuple:
     return c, [r for _, r in split]
 
 
-def _product(factors: tuple, like: E.Expr) -> E.Expr:
-    return E.matmul(*factors) if factors else None
-
-
 def factor_left(e: E.Expr) -> Optional[E.Expr]:
     if type(e) is not E.Add or len(e.args) < 2:
         return None
