@@ -12,7 +12,9 @@ from .sympy_bridge import from_sympy
 
 __version__ = "0.1.0"
 
-# Trees up to expr.MAX_DEPTH deep are walked recursively by the printers.
+# The parser, the differentiator, the evaluator and the printers walk trees without
+# recursing; code generation and the SymPy bridge recurse, and trees are up to
+# expr.MAX_DEPTH (4000) deep.
 if _sys.getrecursionlimit() < 20000:
     _sys.setrecursionlimit(20000)
 

@@ -502,8 +502,10 @@ def mul(*factors: Expr) -> Expr:
     leaves = sorted((f for f in others if _is_leafy(f) and f not in front), key=_leaf_key)
     others = front + leaves + [f for f in others if not _is_leafy(f) and f not in front]
     # divisors last, where a reader (and the printer's a / b) puts them
-    others = [f for f in others if not powers.get(f, 1) < 0] + \
-        [f for f in others if powers.get(f, 1) < 0]
+    divisors = {f for f, e in powers.items() if e.numerator < 0}
+    if divisors:
+        others = [f for f in others if f not in divisors] + \
+            [f for f in others if f in divisors]
     out: list[Expr] = []
     for f in others:
         if f in powers:

@@ -8,6 +8,10 @@ terms of a sum, which the constructors leave alone to stay O(1):
 - ``factor_left``:  ``A B + A C = A (B + C)``   (so ``xᵀA + xᵀAᵀ = xᵀ(A + Aᵀ)``)
 - ``factor_right``: ``B A + C A = (B + C) A``
 - ``plain_first``:  in a sum, ``A`` before ``Aᵀ`` (``A + Aᵀ``, as textbooks write it)
+- ``pull_transpose``: a row-vector sum ``xᵀ - sᵀAᵀ`` shown as ``(x - As)ᵀ``
+- ``symmetric_inverse``: ``(XᵀX)⁻ᵀ = (XᵀX)⁻¹``
+
+A common constant is taken out first (``-AB - AC = -A(B + C)``).
 """
 from __future__ import annotations
 
@@ -29,42 +33,35 @@ def _common_coeff(terms) -> tuple:
     return c, [r for _, r in split]
 
 
-def factor_left(e: E.Expr) -> Optional[E.Expr]:
+def _factor_out(e: E.Expr, left: bool) -> Optional[E.Expr]:
+    """The factor every term of a sum starts with (``left``) or ends with, taken out."""
     if type(e) is not E.Add or len(e.args) < 2:
         return None
     c, terms = _common_coeff(e.args)
-    if c != 1:
-        inner = factor_left(E._make(E.Add, (), tuple(terms), e.shape))
+    if c != 1:  # -AB - AC = -(A(B + C))
+        inner = _factor_out(E._make(E.Add, (), tuple(terms), e.shape), left)
         return None if inner is None else E.scale(c, inner)
     chains = [_chain(t) for t in e.args]
-    if any(len(c) < 2 for c in chains):
+    if any(len(ch) < 2 for ch in chains):
         return None
-    head = chains[0][0]
-    if head.rank == 0 or any(c[0] is not head for c in chains):
+    common = chains[0][0 if left else -1]
+    if common.rank == 0 or any(ch[0 if left else -1] is not common for ch in chains):
         return None
-    rest = [E.matmul(*c[1:]) for c in chains]
+    rest = [E.matmul(*(ch[1:] if left else ch[:-1])) for ch in chains]
     if any(r.shape != rest[0].shape for r in rest) or rest[0].rank == 0:
         return None  # (a 1×1 rest is a scalar: no product to factor it into)
-    return E.matmul(head, simplify(E.add(*rest)))
+    inner = simplify(E.add(*rest))
+    return E.matmul(common, inner) if left else E.matmul(inner, common)
+
+
+def factor_left(e: E.Expr) -> Optional[E.Expr]:
+    """``A B + A C = A (B + C)``."""
+    return _factor_out(e, left=True)
 
 
 def factor_right(e: E.Expr) -> Optional[E.Expr]:
-    if type(e) is not E.Add or len(e.args) < 2:
-        return None
-    c, terms = _common_coeff(e.args)
-    if c != 1:
-        inner = factor_right(E._make(E.Add, (), tuple(terms), e.shape))
-        return None if inner is None else E.scale(c, inner)
-    chains = [_chain(t) for t in e.args]
-    if any(len(c) < 2 for c in chains):
-        return None
-    tail = chains[0][-1]
-    if any(c[-1] is not tail for c in chains):
-        return None
-    rest = [E.matmul(*c[:-1]) for c in chains]
-    if any(r.shape != rest[0].shape for r in rest) or rest[0].rank == 0:
-        return None
-    return E.matmul(simplify(E.add(*rest)), tail)
+    """``B A + C A = (B + C) A``."""
+    return _factor_out(e, left=False)
 
 
 def plain_first(e: E.Expr) -> Optional[E.Expr]:

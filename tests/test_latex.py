@@ -150,3 +150,21 @@ def test_katex_renders_documents():
     errors = _katex(texts)
     bad = [(t, e) for t, e in zip(texts, errors) if e]
     assert not bad, bad[:5]
+
+
+def test_deep_expression_prints_without_deep_recursion():
+    """The printers fill their memo bottom-up: a tree 3,990 levels deep prints in
+    LaTeX, Unicode and text at Python's default recursion limit."""
+    import sys
+
+    from matcalc.printing.latex import to_latex
+    from matcalc.printing.text import to_text, to_unicode
+    e = matcalc.parse("sin(" * 3990 + "x" + ")" * 3990)
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(1000)
+    try:
+        assert to_latex(e).count(r"\sin") == 3990
+        assert to_unicode(e).count("sin(") == 3990
+        assert to_text(e).count("sin(") == 3990
+    finally:
+        sys.setrecursionlimit(old)

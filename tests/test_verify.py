@@ -170,3 +170,12 @@ def test_most_golden_derivatives_are_proved_within_the_budget():
     proved = sum(M.diff(t, w, shapes=s).verify(numeric=False).proved
                  for _, t, w, s, _ in cases)
     assert proved >= 0.9 * len(cases), f"{proved} of {len(cases)} proved"
+
+
+def test_a_proof_past_its_budget_is_unproven_not_holds():
+    d = M.diff("inv(X)", "X")
+    report = d.verify(dims=(3,), numeric=False, budget=0.01)
+    (check,) = report.checks
+    assert check.status == "unproven"
+    assert check.line().startswith("symbolic (n=3): undecided within 0.01 s")
+    assert report.ok and not report.proved  # undecided is not a failure

@@ -22,6 +22,11 @@ class Printer:
         self._memo: dict = {}
 
     def doprint(self, e: E.Expr) -> str:
+        # Print the sub-trees bottom-up first (``print`` and ``is_full`` memoize), so
+        # that a tree expr.MAX_DEPTH deep never recurses more than a few frames.
+        for node in E.postorder(e):
+            self.is_full(node)
+            self.print(node)
         return self.print(e)[0]
 
     def print(self, e: E.Expr) -> tuple[str, int]:

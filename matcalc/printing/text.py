@@ -385,20 +385,11 @@ class UnicodePrinter(AsciiPrinter):
         return f"{FUNCTIONS[fn].unicode}({self._args(e)})", PREC_ATOM
 
 
-def _doprint(printer: AsciiPrinter, e: E.Expr) -> str:
-    # Print the sub-trees bottom-up first (the printer memoizes), so that a tree
-    # MAX_DEPTH deep never recurses more than a few frames.
-    for node in E.postorder(e):
-        printer.is_full(node)
-        printer.print(node)
-    return printer.doprint(e)
-
-
 def to_text(e: E.Expr) -> str:
     """The expression in the input language (parses back to ``e``)."""
-    return _doprint(AsciiPrinter(), e)
+    return AsciiPrinter().doprint(e)
 
 
 def to_unicode(e: E.Expr) -> str:
     """The expression as mathematics, with Unicode symbols."""
-    return _doprint(UnicodePrinter(), e)
+    return UnicodePrinter().doprint(e)
