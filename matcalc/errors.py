@@ -2,6 +2,20 @@
 from __future__ import annotations
 
 
+def quote(text: object, width: int = 60) -> str:
+    """User text as it may appear in a message: quoted and escaped as Python's
+    ``repr`` does (no control character, escape sequence or newline gets through),
+    and cut to ``width`` characters."""
+    s = repr(str(text))
+    return s if len(s) <= width else s[:width - 4] + "...'"
+
+
+def one_line(text: str) -> str:
+    """``text`` with every control character (newline, escape...) shown as ``repr``
+    shows it: what a one-line message may contain."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] or "?" for ch in text)
+
+
 class MatcalcError(Exception):
     """Base of every error matcalc raises on bad input.
 
@@ -27,17 +41,18 @@ class MatcalcError(Exception):
         return self
 
     def __str__(self) -> str:
+        message = one_line(self.message)
         if self.pos is None:
-            return self.message
+            return message
         line, col = self.pos
-        head = f"{self.message} (line {line}, column {col})"
+        head = f"{message} (line {line}, column {col})"
         if self.source is None:
             return head
         # Lines as the parser counts them (at "\n" only); a tab or another control
         # character shows as one space, so that the caret stays under its column.
         lines = self.source.split("\n")
         text = lines[line - 1] if 0 < line <= len(lines) else ""
-        text = "".join(" " if ch < " " or ch == "\x7f" else ch for ch in text)
+        text = "".join(ch if ch.isprintable() else " " for ch in text)
         # Show a window of at most 76 characters around the column, so that a
         # 100,000-character input still gives a readable caret.
         start = max(0, col - 40)
@@ -76,6 +91,12 @@ class UsageError(MatcalcError):
     """A bad option or argument (a malformed --shape, --value, dialect, layout...)."""
 
     kind = "usage error"
+
+
+class LimitError(MatcalcError):
+    """The input asks for more work than a budget allows (see :mod:`matcalc.limits`)."""
+
+    kind = "limit exceeded"
 
 
 class BridgeError(MatcalcError):

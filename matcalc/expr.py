@@ -17,16 +17,19 @@ result is a scalar.
 """
 from __future__ import annotations
 
+import threading
 import weakref
 from fractions import Fraction
 from typing import Callable, Iterable, Sequence
 
+from . import limits
 from . import shapes as S
-from .errors import ParseError, ShapeError
-
-MAX_DEPTH = 4000  # deeper trees are refused (see parser: a clean error, not a RecursionError)
+from .errors import LimitError, ParseError, ShapeError, UsageError
 
 _TABLE: "weakref.WeakValueDictionary[tuple, Expr]" = weakref.WeakValueDictionary()
+# Interning is a get-then-set on _TABLE: under a lock, so that two threads building
+# the same node get the same object (equality is identity).
+_LOCK = threading.Lock()
 
 
 class Expr:
@@ -51,7 +54,19 @@ class Expr:
         return self._hash
 
     def __reduce__(self):
-        return (_rebuild_node, (type(self), self.params, self.args))
+        # flat, children first: pickling a 10,000-deep tree does not recurse
+        index: dict = {}
+        flat = []
+        for n in postorder(self):
+            index[n] = len(flat)
+            flat.append((type(n), n.params, tuple(index[a] for a in n.args), n.shape))
+        return (_rebuild_nodes, (flat,))
+
+    def __copy__(self):
+        return self  # immutable and interned: a copy is the node itself
+
+    def __deepcopy__(self, memo):
+        return self
 
     def rebuild(self, args: Sequence["Expr"]) -> "Expr":
         """The same kind of node over new children (through the smart constructor)."""
@@ -81,8 +96,12 @@ class Expr:
         return to_sympy(self)
 
 
-def _rebuild_node(cls, params, args):
-    return _make(cls, params, args, None)
+def _rebuild_nodes(flat):
+    """The inverse of ``Expr.__reduce__``: the same nodes, children first."""
+    built: list = []
+    for cls, params, idx, shape in flat:
+        built.append(_make(cls, params, tuple(built[i] for i in idx), shape))
+    return built[-1]
 
 
 def _make(cls, params: tuple, args: tuple, shape: tuple | None) -> Expr:
@@ -90,17 +109,21 @@ def _make(cls, params: tuple, args: tuple, shape: tuple | None) -> Expr:
     node = _TABLE.get(key)
     if node is not None:
         return node
-    node = object.__new__(cls)
     depth = 1 + max((a.depth for a in args), default=0)
-    if depth > MAX_DEPTH:
-        raise ParseError(f"expression is nested more than {MAX_DEPTH} levels deep")
+    if depth > limits.current().max_depth:
+        raise ParseError(f"expression is nested more than {limits.current().max_depth:,} "
+                         f"levels deep")
+    new = object.__new__(cls)
     osa = object.__setattr__
-    osa(node, "args", args)
-    osa(node, "params", params)
-    osa(node, "shape", shape)
-    osa(node, "depth", depth)
-    osa(node, "_hash", hash((cls.__name__, params, tuple(a._hash for a in args))))
-    _TABLE[key] = node
+    osa(new, "args", args)
+    osa(new, "params", params)
+    osa(new, "shape", shape)
+    osa(new, "depth", depth)
+    osa(new, "_hash", hash((cls.__name__, params, tuple(a._hash for a in args))))
+    with _LOCK:
+        node = _TABLE.get(key)
+        if node is None:  # no other thread built it meanwhile
+            _TABLE[key] = node = new
     return node
 
 
@@ -285,23 +308,47 @@ class Entry(Expr):
 # ---------------------------------------------------------------- constructors
 
 def var(name: str, shape: tuple = (), tangent: bool = False) -> Expr:
-    return _make(Var, (name, tuple(shape), tangent), (), tuple(shape))
+    """A variable; ``name`` must be a name of the language (``S.check_name``)."""
+    S.check_name(name, "variable name", internal=True)
+    shape = tuple(shape)
+    for d in shape:
+        S.check_dim(d)
+    return _make(Var, (name, shape, bool(tangent)), (), shape)
 
 
 def as_fraction(value) -> Fraction:
     if isinstance(value, Fraction):
         return value
     if isinstance(value, bool):
-        raise TypeError("not a number")
-    if isinstance(value, (int, str)):
+        raise UsageError("a constant must be a number, not a bool")
+    if isinstance(value, int):
         return Fraction(value)
     if isinstance(value, float):
-        return Fraction(str(value)) if value == value and abs(value) != float("inf") else None
-    raise TypeError(f"not a number: {value!r}")
+        if value != value or abs(value) == float("inf"):
+            raise UsageError(f"a constant must be finite, not {value!r}")
+        return Fraction(value)
+    raise UsageError(f"a constant must be a number, not {type(value).__name__}")
+
+
+def exact(value: Fraction) -> Fraction:
+    """``value``, checked against the exact-arithmetic budget (limits.max_exact_bits)."""
+    bits = max(value.numerator.bit_length(), value.denominator.bit_length())
+    if bits > limits.current().max_exact_bits:
+        raise LimitError(f"a constant in this expression needs {bits:,} bits; the limit is "
+                         f"{limits.current().max_exact_bits:,} (limits.max_exact_bits)")
+    return value
+
+
+def to_float(value: Fraction) -> float:
+    """The nearest float; beyond float64's range, ±inf (never OverflowError)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return float("inf") if value > 0 else float("-inf")
 
 
 def num(value) -> Expr:
-    return _make(Num, (as_fraction(value),), (), ())
+    return _make(Num, (exact(as_fraction(value)),), (), ())
 
 
 ZERO = None  # set below, after the constructors exist
@@ -309,12 +356,14 @@ ONE = None
 
 
 def size(dim) -> Expr:
+    S.check_dim(dim)
     if isinstance(dim, int):
         return num(dim)
     return _make(Size, (dim,), (), ())
 
 
 def eye(n) -> Expr:
+    S.check_dim(n)
     return _make(Eye, (n,), (), (n, n))
 
 
@@ -537,7 +586,12 @@ def div(a: Expr, b: Expr) -> Expr:
 
 
 def _exact_pow(b: Fraction, e: Fraction) -> Fraction | None:
-    if e.denominator != 1 or (b == 0 and e < 0) or abs(e) > 64:
+    """``b ** e`` folded exactly, or None (not rational, or beyond the bit budget:
+    then the power stays a node, and evaluates in floating point)."""
+    if e.denominator != 1 or abs(e) > 64 or b == 0 and e < 0:
+        return None
+    bits = max(b.numerator.bit_length(), b.denominator.bit_length()) * abs(int(e))
+    if bits > limits.current().max_exact_bits:
         return None
     return b ** int(e)
 
@@ -553,6 +607,8 @@ def power(base: Expr, exp: Expr) -> Expr:
     if type(exp) is Expand and exp.arg.rank == 0:
         exp = exp.arg
     e = const_value(exp)
+    if e is not None and e < 0 and is_zero(base):
+        raise ShapeError("division by zero")
     if e is not None:
         if e == 0:
             return ones(S.resolved(base.shape))
@@ -786,6 +842,7 @@ ZERO = num(0)
 ONE = num(1)
 
 
+
 # ------------------------------------------------------------------- traversal
 
 def postorder(root: Expr) -> list[Expr]:
@@ -845,16 +902,20 @@ def map_dims(root: Expr, f: Callable[[S.Dim], S.Dim]) -> Expr:
 
 
 def variables(e: Expr) -> list[Expr]:
-    """The variables of ``e`` in order of first appearance (left to right)."""
+    """The variables of ``e`` in order of first appearance (left to right).
+
+    Each node of the DAG is visited once: a shared sub-tree seen before has had its
+    variables recorded already (the walk is depth first, left to right)."""
     out: list[Expr] = []
     seen: set = set()
     stack = [e]
     while stack:
         n = stack.pop()
+        if n in seen:
+            continue
+        seen.add(n)
         if type(n) is Var:
-            if n not in seen:
-                seen.add(n)
-                out.append(n)
+            out.append(n)
         else:
             stack.extend(reversed(n.args))
     return out
@@ -862,15 +923,15 @@ def variables(e: Expr) -> list[Expr]:
 
 def dims_of(e: Expr) -> list:
     """The symbolic dimensions used in ``e``, in order of appearance."""
-    out: list = []
+    out: dict = {}
     for n in postorder(e):
         ds: tuple = n.shape
         if type(n) is Size:
             ds = ds + (n.dim,)
         for d in ds:
-            if isinstance(d, str) and d not in out:
-                out.append(d)
-    return out
+            if isinstance(d, str):
+                out.setdefault(d, None)
+    return list(out)
 
 
 def depends_on(e: Expr, v: Expr) -> bool:

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Mapping
 
 from . import expr as E
+from . import limits
 from . import shapes as S
-from .errors import MatcalcError, ParseError, ShapeError, UsageError
+from .errors import LimitError, MatcalcError, ParseError, ShapeError, UsageError, quote
 from .functions import ALIASES, CONSTANTS, FUNCTIONS, SUGAR
 
 DIALECTS = ("default", "matlab")
-MAX_INPUT = 1_000_000  # characters
 
 _STATE: contextvars.ContextVar["_State"] = contextvars.ContextVar("parse_state")
 
@@ -92,8 +92,7 @@ def _lark_transformer():
 
     class T(Transformer):
         def number(self, c):
-            text = str(c[0])
-            return E.num(Fraction(text))
+            return E.num(_number(c[0]))
 
         def name(self, c):
             return _Name(c[0])
@@ -206,10 +205,35 @@ def _is_token(x, type_: str) -> bool:
     return getattr(x, "type", None) == type_
 
 
+def _number(tok) -> Fraction:
+    """A numeric literal, exactly, within the budgets (limits.max_number_chars, and
+    float64's range: a larger literal could not be evaluated)."""
+    text = str(tok)
+    lim = limits.current()
+    if len(text) > lim.max_number_chars:
+        raise LimitError(f"the number {text[:20]}... has {len(text):,} characters; the "
+                         f"limit is {lim.max_number_chars} (limits.max_number_chars)",
+                         _pos(tok))
+    mantissa, _, exponent = text.lower().partition("e")
+    if exponent and abs(int(exponent)) > 400 + len(mantissa):
+        value = None  # 1e999999999: do not build a 10^999999999 to find out
+    else:
+        value = Fraction(text)
+    if value is None or value > Fraction(lim.max_number):
+        if value is None and int(exponent) < 0:
+            raise LimitError(f"the number {text} is too small to be told from 0 "
+                             f"(write 0)", _pos(tok))
+        raise LimitError(f"the number {text} is beyond float64's range (at most "
+                         f"{lim.max_number:.4g})", _pos(tok))
+    return value
+
+
 def _integer(tok) -> int:
     text = str(tok)
     if not re.fullmatch(r"[0-9]+", text):
-        raise ParseError(f"an index must be a whole number, not {text}", _pos(tok))
+        raise ParseError(f"an index must be a whole number, not {quote(text)}", _pos(tok))
+    if len(text) > 18:
+        raise ParseError(f"index {text[:20]}... is too large", _pos(tok))
     return int(text)
 
 
@@ -232,12 +256,15 @@ def _matrix_power(a: E.Expr, b: E.Expr) -> E.Expr:
     if a.rank != 2 or not S.same_dim(a.shape[0], a.shape[1]):
         raise ShapeError(f"a matrix power needs a square matrix, not a "
                          f"{S.describe(S.resolved(a.shape))}")
-    k = int(k)
     if abs(k) > 64:
         raise ParseError(f"matrix power {k} is too large (at most 64)")
+    k = int(k)
     if k == 0:
         return E.eye(S.resolve(a.shape[0]))
     base = a if k > 0 else E.call("inv", a)
+    factors = len(base.args) if type(base) is E.MatMul else 1
+    limits.check(factors * abs(k), "max_power_factors",
+                 "the number of factors this matrix power expands to")
     return E.matmul(*([base] * abs(k)))
 
 
@@ -288,8 +315,10 @@ def _parser():
     from lark import Lark
     t = _lark_transformer()
     # cache=True keeps the LALR tables in a temp file: the CLI starts ~0.1 s faster
-    return Lark(grammar_text(), parser="lalr", transformer=t, maybe_placeholders=False,
-                cache=True)
+    # No cache=True: Lark's cache is a pickle in the shared temp directory, and loading
+    # a pickle someone else planted there runs their code. Building the tables from
+    # the packaged grammar costs about 20 ms, once per process.
+    return Lark(grammar_text(), parser="lalr", transformer=t, maybe_placeholders=False)
 
 
 def _translate_lark_error(err, text: str) -> ParseError:
@@ -340,10 +369,10 @@ def _parse(text, shapes, dialect) -> tuple[E.Expr, list[E.Expr]]:
     from lark.exceptions import LarkError
     if not isinstance(text, str):
         raise UsageError(f"parse() needs a string, got {type(text).__name__}")
-    if dialect not in DIALECTS:
-        raise UsageError(f"unknown dialect {dialect!r}: use one of {', '.join(DIALECTS)}")
-    if len(text) > MAX_INPUT:
-        raise ParseError(f"the input is {len(text):,} characters long; at most {MAX_INPUT:,}")
+    if not isinstance(dialect, str) or dialect not in DIALECTS:
+        raise UsageError(f"unknown dialect {quote(dialect)}: use one of {', '.join(DIALECTS)}")
+    limits.check(len(text), "max_input_chars", "the input's length in characters",
+                 ParseError)
     if not text.strip():
         raise ParseError("the expression is empty", (1, 1), text)
     declared = S.normalize_shapes(shapes)
@@ -503,12 +532,12 @@ def _finish(result: E.Expr, state: _State) -> E.Expr:
             n = u.find(node.shape[1])
             raise ShapeError(f"cannot combine vector ({n}) and row vector (1×{n}) "
                              f"element-wise: transpose one of them")
-    order: list[str] = []
+    order: dict[str, None] = {}  # an ordered set: membership in O(1)
 
     def note(d):
         r = u.find(d)
-        if S.is_unknown(r) and r not in order:
-            order.append(r)
+        if S.is_unknown(r):
+            order.setdefault(r, None)
     # Matrix columns first, then the rest in order of appearance: W@x makes x's
     # length n and W m×n, as a textbook writes it.
     variables = E.variables(result)
@@ -520,6 +549,7 @@ def _finish(result: E.Expr, state: _State) -> E.Expr:
             note(d)
     for d in u.order:
         note(d)
+    limits.check(len(order), "max_dims", "the number of distinct dimensions in the expression")
     taken = set(state.declared_dims) | {v.name for v in variables}
     taken |= {d for d in E.dims_of(result) if not S.is_unknown(d)}
     names = S.fresh_names(order, taken)

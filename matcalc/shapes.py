@@ -9,10 +9,11 @@ gives them readable names.
 from __future__ import annotations
 
 import contextvars
+import itertools
 import re
-from typing import Iterable, Mapping, Union
+from typing import Iterable, Iterator, Mapping, Union
 
-from .errors import ShapeError, UsageError
+from .errors import ShapeError, UsageError, quote
 
 Dim = Union[int, str]
 Shape = tuple  # tuple[Dim, ...] of length 0, 1 or 2
@@ -22,6 +23,39 @@ GREEK = frozenset(
     "pi rho sigma tau upsilon phi chi psi omega".split()
 )
 _FRESH = ["n", "m", "p", "q", "r", "s", "t", "k", "l", "d"]
+
+
+# A name of the language (the grammar's NAME): a Latin or Greek letter, then letters,
+# digits and underscores. Nothing else can name a variable, from any entry point.
+_LETTERS = "A-Za-z\u0391-\u03a1\u03a3-\u03a9\u03b1-\u03c9"
+NAME_RE = re.compile(f"[{_LETTERS}][{_LETTERS}0-9_]*")
+# Names the printers make for intermediates also carry subscript digits (u₁).
+_INTERNAL_RE = re.compile(f"[{_LETTERS}][{_LETTERS}0-9_\u2080-\u2089]*")
+DIM_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_UNKNOWN_RE = re.compile(r"\?[0-9]+")
+MAX_NAME = 100
+
+
+def check_name(name: object, what: str = "name", internal: bool = False) -> str:
+    """``name`` if it is a name of the language, else UsageError."""
+    pattern = _INTERNAL_RE if internal else NAME_RE
+    if not isinstance(name, str):
+        raise UsageError(f"a {what} must be a string, not {type(name).__name__}")
+    if len(name) > MAX_NAME or not pattern.fullmatch(name):
+        raise UsageError(f"bad {what} {quote(name)}: use a letter followed by letters, "
+                         f"digits or _ (at most {MAX_NAME} characters)")
+    return name
+
+
+def check_dim(d: object) -> None:
+    """A dimension is a positive int or a name (an unknown ``?k`` while parsing)."""
+    if isinstance(d, bool) or not isinstance(d, (int, str)):
+        raise UsageError(f"a dimension must be a name or a positive integer, not {d!r}")
+    if isinstance(d, int):
+        if d <= 0:
+            raise UsageError(f"dimension {d} must be positive")
+    elif len(d) > MAX_NAME or not (DIM_RE.fullmatch(d) or _UNKNOWN_RE.fullmatch(d)):
+        raise UsageError(f"bad dimension {quote(d)}: use a name like n or a positive integer")
 
 
 def is_unknown(d: Dim) -> bool:
@@ -74,23 +108,28 @@ def convention_rank(name: str) -> int:
 
 def _parse_dim(text: str, where: str) -> Dim:
     text = text.strip()
-    if re.fullmatch(r"[0-9]+", text):
+    if re.fullmatch(r"[0-9]{1,18}", text):
         value = int(text)
         if value <= 0:
-            raise UsageError(f"dimension {text!r} in {where} must be positive")
+            raise UsageError(f"dimension {quote(text)} in {where} must be positive")
         return value
-    if re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", text):
+    if len(text) <= MAX_NAME and DIM_RE.fullmatch(text):
         return text
-    raise UsageError(f"bad dimension {text!r} in {where}: use a name like n or a positive integer")
+    raise UsageError(f"bad dimension {quote(text)} in {where}: use a name like n or a "
+                     f"positive integer")
 
 
 def parse_shape_spec(spec: object, where: str = "shape") -> Shape:
     """Accept ``("m", "n")``, ``"m,n"``, ``"mxn"``, ``"3,4"``, ``"scalar"``, ``()``, ``3``."""
     if isinstance(spec, (tuple, list)):
-        dims = [_parse_dim(str(d), where) if not isinstance(d, int) else d for d in spec]
-        for d in dims:
+        dims = []
+        for d in spec:
+            if isinstance(d, bool) or not isinstance(d, (int, str)):
+                raise UsageError(f"bad dimension {d!r} in {where}: use a name like n or a "
+                                 f"positive integer")
             if isinstance(d, int) and d <= 0:
                 raise UsageError(f"dimension {d} in {where} must be positive")
+            dims.append(d if isinstance(d, int) else _parse_dim(d, where))
     elif isinstance(spec, int) and not isinstance(spec, bool):
         dims = [_parse_dim(str(spec), where)]
     elif isinstance(spec, str):
@@ -106,20 +145,22 @@ def parse_shape_spec(spec: object, where: str = "shape") -> Shape:
             parts = [text]
         dims = [_parse_dim(p, where) for p in parts]
     else:
-        raise UsageError(f"bad shape {spec!r} in {where}")
+        raise UsageError(f"bad shape {quote(spec)} in {where}")
     if len(dims) > 2:
-        raise UsageError(f"shape {spec!r} in {where} has {len(dims)} dimensions; at most 2")
+        raise UsageError(f"shape {quote(spec)} in {where} has {len(dims)} dimensions; at most 2")
     return tuple(dims)
 
 
 def normalize_shapes(shapes: Mapping[str, object] | None) -> dict[str, Shape]:
-    if not shapes:
+    if shapes is None:
         return {}
+    if not isinstance(shapes, Mapping):
+        raise UsageError(f"shapes must be a dict of name -> shape, e.g. "
+                         f"{{'x': ('n',)}}, not a {type(shapes).__name__}")
     out = {}
     for name, spec in shapes.items():
-        if not re.fullmatch(r"[^\W\d]\w*", str(name)):
-            raise UsageError(f"bad variable name {name!r} in shapes")
-        out[str(name)] = parse_shape_spec(spec, where=f"the shape of {name}")
+        check_name(name, "variable name in shapes")
+        out[name] = parse_shape_spec(spec, where=f"the shape of {name}")
     return out
 
 
@@ -210,7 +251,7 @@ def resolved(shape: Shape) -> Shape:
 def fresh_names(unknowns: Iterable[str], taken: set[str]) -> dict[str, str]:
     """Readable, deterministic names for unknown dims, avoiding ``taken``."""
     names: dict[str, str] = {}
-    pool = iter(_FRESH + [f"n{i}" for i in range(1, 10_000)])
+    pool = _name_pool()
     for u in unknowns:
         if u in names:
             continue
@@ -220,3 +261,9 @@ def fresh_names(unknowns: Iterable[str], taken: set[str]) -> dict[str, str]:
         names[u] = name
         taken.add(name)
     return names
+
+
+def _name_pool() -> Iterator[str]:
+    """n, m, p, ..., then n1, n2, ... without end (made as they are needed)."""
+    yield from _FRESH
+    yield from (f"n{i}" for i in itertools.count(1))

@@ -400,7 +400,7 @@ TRICKY_PRINTING = [
     ("-min(a, 2) ** -0.5", "-min(a, 2)^-0.5"),
     ("ones(n) @ -A ^ 2", "-(ones(1, n) @ A^2)"),
     ("-(dot(ones(3), x))", "-(ones(1, 3) @ x)"),
-    ("-a / step(zeros(m, n))", "-a * ones(m, n) / zeros(m, n)"),
+    ("-a / (ones(m, n) * b)", "-a * ones(m, n) / (b * ones(m, n))"),
     ("-a ^ -3 ^ -2", "-a^(-1/9)"),          # not a^-1/9, which is (a^-1)/9
     ("x ^ (-1/3)", "x^(-1/3)"),
 ]
