@@ -8,8 +8,8 @@ import numpy as np
 from . import expr as E
 from . import shapes as S
 from .diff import Step, _NoMatrixForm, adjoint, differential, jacobian, tangent_of
-from .errors import DiffError, UsageError
-from .evaluate import Evaluator, bind_dims, concrete
+from .errors import DiffError, MatcalcError, UsageError, quote
+from .evaluate import Evaluator, bind_dims, check_size, concrete
 from .simplify import simplify as _simplify
 
 LAYOUTS = ("numerator", "denominator", "mixed")
@@ -231,6 +231,7 @@ class Derivative:
                 uniq.append(v)
         arrays, dims = bind_dims(uniq, values)
         out_shape = concrete(self.shape, dims)
+        check_size(out_shape, "the derivative")
         with np.errstate(all="ignore"):
             if self.kind == "zero":
                 return np.zeros(out_shape)
@@ -283,19 +284,32 @@ class Derivative:
 
 def _find_wrt(f: E.Expr, wrt, shapes) -> E.Expr:
     if isinstance(wrt, E.Expr):
-        if type(wrt) is not E.Var:
-            raise DiffError(f"can only differentiate by a variable, not {wrt}")
+        if type(wrt) is not E.Var or wrt.tangent:
+            raise DiffError(f"can only differentiate by a variable, not {quote(wrt)}")
         return wrt
     if not isinstance(wrt, str):
-        raise DiffError(f"wrt must be a variable name, not {wrt!r}")
-    for v in E.variables(f):
+        raise DiffError(f"wrt must be a variable name (a string), not "
+                        f"{type(wrt).__name__}")
+    variables = E.variables(f)
+    for v in variables:
         if v.name == wrt:
             return v
     declared = S.normalize_shapes(shapes)
     if wrt in declared:
         return E.var(wrt, declared[wrt])
-    raise DiffError(f"{wrt} does not occur in the expression and has no declared shape "
-                    f"(declare it, e.g. --shape {wrt}=n, to get a zero derivative)")
+    if not S.NAME_RE.fullmatch(wrt):
+        raise DiffError(f"{quote(wrt)} is not a variable name: use a letter followed by "
+                        f"letters, digits or _")
+    if wrt in E.dims_of(f):
+        raise DiffError(f"{wrt} is a dimension (a size), not a variable: differentiate by "
+                        f"one of {_names(variables)}")
+    raise DiffError(f"{wrt} does not occur in the expression (its variables: "
+                    f"{_names(variables)}) and has no declared shape (declare it, e.g. "
+                    f"shapes={{{wrt!r}: ('n',)}}, to get a zero derivative)")
+
+
+def _names(variables) -> str:
+    return ", ".join(v.name for v in variables) or "none"
 
 
 def _first_order(f: E.Expr, v: E.Expr, simplify: bool) -> Derivative:
@@ -308,13 +322,15 @@ def _first_order(f: E.Expr, v: E.Expr, simplify: bool) -> Derivative:
     tidy = _simplify if simplify else (lambda e: e)
     if v.rank == 0:
         return Derivative(f, v, "derivative", tidy(E.substitute(df, {dv: E.ONE})), steps=steps)
-    if f.rank == 0:
-        return Derivative(f, v, "gradient", tidy(adjoint(df, dv, E.ONE)), steps=steps)
-    if v.rank == 1 and (f.rank == 1 or S.resolve(f.shape[0]) == 1):
-        try:
+    try:
+        if f.rank == 0:
+            return Derivative(f, v, "gradient", tidy(adjoint(df, dv, E.ONE)), steps=steps)
+        if v.rank == 1 and (f.rank == 1 or S.resolve(f.shape[0]) == 1):
             return Derivative(f, v, "jacobian", tidy(jacobian(df, dv)), steps=steps)
-        except _NoMatrixForm:
-            pass
+    except (_NoMatrixForm, MatcalcError):
+        # No matrix form through some node; or sizes declared 1, where a 1×1 product
+        # is a scalar and the matrix assembly does not fit: the differential is exact.
+        pass
     return Derivative(f, v, "differential", tidy(df), steps=steps)
 
 
@@ -333,8 +349,10 @@ def diff(expr: Union[str, E.Expr], wrt: Union[str, E.Expr], shapes=None, order: 
         f = expr
     else:
         raise DiffError(f"diff() needs an expression (text or Expr), not {type(expr).__name__}")
-    if order not in (1, 2):
-        raise DiffError(f"order must be 1 or 2, not {order!r}")
+    if isinstance(order, bool) or order not in (1, 2):
+        raise DiffError(f"order must be 1 or 2, not {quote(order)}")
+    if simplify not in (True, False, "sympy"):
+        raise UsageError(f"simplify must be True, False or 'sympy', not {quote(simplify)}")
     if simplify == "sympy":  # the rule-based pass, then SymPy's on scalar results
         from .sympy_bridge import simplify_derivative
         return simplify_derivative(diff(f, wrt, shapes, order, dialect, simplify=True))

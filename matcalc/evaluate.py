@@ -11,12 +11,16 @@ from typing import Mapping
 import numpy as np
 
 from . import expr as E
+from . import limits
 from . import shapes as S
-from .errors import EvalError, ShapeError
+from .errors import EvalError, ShapeError, UsageError, quote
 
 
 def bind_dims(variables, values: Mapping[str, object]) -> tuple[dict, dict]:
     """Check the values against the variables' shapes; return (arrays, dims)."""
+    if not isinstance(values, Mapping):
+        raise UsageError(f"values must be a dict of name -> array, not a "
+                         f"{type(values).__name__}")
     arrays: dict[str, np.ndarray] = {}
     dims: dict[str, int] = {}
     where: dict[str, str] = {}
@@ -25,11 +29,7 @@ def bind_dims(variables, values: Mapping[str, object]) -> tuple[dict, dict]:
             continue
         if v.name not in values:
             raise EvalError(f"no value given for {v.name} ({S.describe(v.shape)})")
-        raw = values[v.name]
-        try:
-            a = np.asarray(raw, dtype=float)
-        except (TypeError, ValueError):
-            raise EvalError(f"the value of {v.name} is not numeric: {raw!r}") from None
+        a = as_real_array(values[v.name], v.name)
         if a.ndim != len(v.shape):
             raise ShapeError(f"{v.name} is a {S.describe(v.shape)} but its value has "
                              f"shape {a.shape}")
@@ -45,7 +45,34 @@ def bind_dims(variables, values: Mapping[str, object]) -> tuple[dict, dict]:
                 dims.setdefault(d, n)
                 where.setdefault(d, v.name)
         arrays[v.name] = a
+    for d, n in dims.items():
+        if n == 0:
+            raise EvalError(f"dimension {d} is 0 (from the value of {where[d]}): sizes must "
+                            f"be positive")
     return arrays, dims
+
+
+def as_real_array(raw, name: str) -> np.ndarray:
+    """A value as a float array: numbers only (bool, integer or real); complex, text
+    and objects are refused, not silently converted."""
+    try:
+        a = np.asarray(raw)
+    except (TypeError, ValueError, OverflowError):
+        raise EvalError(f"the value of {name} is not an array of numbers") from None
+    if a.dtype.kind not in "biuf":
+        what = "complex" if a.dtype.kind == "c" else "not numeric"
+        raise EvalError(f"the value of {name} is {what} (dtype {a.dtype}): give real numbers")
+    limits.check(a.size, "max_elements", f"the number of entries of {name}'s value",
+                 EvalError)
+    return a.astype(float, copy=False)
+
+
+def check_size(shape: tuple, what: str) -> None:
+    """Refuse to build an array of ``shape`` (concrete) beyond limits.max_elements."""
+    n = 1
+    for d in shape:
+        n *= int(d)
+    limits.check(n, "max_elements", f"the number of entries of {what}")
 
 
 def concrete(shape: tuple, dims: Mapping[str, int]) -> tuple:
@@ -78,6 +105,8 @@ class Evaluator:
         memo = self.memo
         for node in E.postorder(root):
             if node not in memo:
+                if node.rank:  # no array beyond the budget, whatever the values given
+                    check_size(concrete(node.shape, self.dims), "an intermediate result")
                 memo[node] = self._eval(node, [memo[a] for a in node.args])
         return memo[root]
 
@@ -88,7 +117,7 @@ class Evaluator:
                 return self.tangents[e]
             return self.arrays[e.name]
         if t is E.Num:
-            return np.asarray(float(e.value))
+            return np.asarray(E.to_float(e.value))
         if t is E.Size:
             return np.asarray(float(concrete((e.dim,), self.dims)[0]))
         if t is E.Eye:

@@ -185,15 +185,24 @@ for _name, _d, _np, _doc, _ex in _ELEMENTWISE:
 # ------------------------------------------------------------ max / min (binary)
 
 def _max_jvp(is_max: bool):
-    """d max(a, b) = step(a - b) ⊙ da + step(b - a) ⊙ db. At a tie both coefficients
-    are 0: the paper's max'(0) = 0, whichever side the constant is written on."""
+    """d max(a, b) = [a > b] ⊙ da + [a < b] ⊙ db away from ties. At a tie (a
+    subgradient, chosen so that max(a, b) + min(a, b) = a + b keeps its derivative):
+    - one argument constant (max(0, z), the paper's activation): the branch where the
+      other is below it, so max(0, z)' = 0 and min(0, z)' = 1 at z = 0;
+    - neither constant: split ½/½, through ½(1 ± sign(a - b))."""
     def jvp(args, dargs):
         (a, b), (da, db) = args, dargs
-        terms = []
-        if da is not None:
-            terms.append(E.mul(E.call("step", E.sub(a, b) if is_max else E.sub(b, a)), da))
-        if db is not None:
-            terms.append(E.mul(E.call("step", E.sub(b, a) if is_max else E.sub(a, b)), db))
+        ca, cb = E.const_value(a), E.const_value(b)
+        if ca is not None or cb is not None:
+            # only the non-constant side has a differential
+            z, c, dz = (b, a, db) if ca is not None else (a, b, da)
+            above = E.call("step", E.sub(z, c))        # [z > c]
+            return E.mul(above if is_max else E.sub(E.ones(z.shape), above), dz)
+        s = E.call("sign", E.sub(a, b))
+        half = E.constant(Fraction(1, 2), s.shape)
+        on_a = E.mul(half, E.add(E.ones(s.shape), s if is_max else E.neg(s)))
+        on_b = E.mul(half, E.add(E.ones(s.shape), E.neg(s) if is_max else s))
+        terms = [E.mul(c, d) for c, d in ((on_a, da), (on_b, db)) if d is not None]
         return E.add(*terms) if terms else None
     return jvp
 
@@ -212,13 +221,15 @@ def _minmax_simplify(pick):
 _register(Function(
     name="max", arity=2, kind="elementwise", numpy=np.maximum, jvp=_max_jvp(True),
     rule="element-wise binary operation (max; the paper's activation max(0, z))",
-    doc="d max(a, b) = step(a - b) ⊙ da + step(b - a) ⊙ db (0 at a tie)",
+    doc="d max(a, b) = [a > b] ⊙ da + [b > a] ⊙ db; at a tie ½ ⊙ (da + db), or "
+        "max(c, z)' = 0 against a constant c",
     check=_shape_binary_elementwise("max"), simplify=_minmax_simplify(max), smooth=False,
     latex=r"\max"))
 _register(Function(
     name="min", arity=2, kind="elementwise", numpy=np.minimum, jvp=_max_jvp(False),
     rule="element-wise binary operation (min)",
-    doc="d min(a, b) = step(b - a) ⊙ da + step(a - b) ⊙ db (0 at a tie)",
+    doc="d min(a, b) = [b > a] ⊙ da + [a > b] ⊙ db; at a tie ½ ⊙ (da + db), or "
+        "min(c, z)' = 1 against a constant c",
     check=_shape_binary_elementwise("min"), simplify=_minmax_simplify(min), smooth=False,
     latex=r"\min"))
 

@@ -92,9 +92,13 @@ class Timeout(BaseException):
     ``except Exception`` clauses of the libraries it interrupts do not swallow it."""
 
 
-_set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
-_set_async_exc.argtypes = (ctypes.c_ulong, ctypes.py_object)
-_set_async_exc.restype = ctypes.c_int
+# Our own prototypes of CPython's PyThreadState_SetAsyncExc (setting argtypes on
+# ctypes.pythonapi's shared function object would change it for everyone): one raises
+# an exception in a thread, the other (a NULL exception) takes a pending one back.
+_set_async_exc = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.c_ulong, ctypes.py_object)(
+    ("PyThreadState_SetAsyncExc", ctypes.pythonapi))
+_clear_async_exc = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p)(
+    ("PyThreadState_SetAsyncExc", ctypes.pythonapi))
 
 
 def run_with_deadline(fn: Callable[[], T], seconds: float) -> Optional[T]:
@@ -137,7 +141,7 @@ def run_with_deadline(fn: Callable[[], T], seconds: float) -> Optional[T]:
                 state["done"] = True
                 if state["fired"]:
                     # the exception may still be pending: take it back
-                    _set_async_exc(tid, None)
+                    _clear_async_exc(tid, None)
             stop.set()
     except Timeout:
         if outer is not None and time.monotonic() >= outer:

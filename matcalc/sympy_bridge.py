@@ -18,8 +18,14 @@ from __future__ import annotations
 from fractions import Fraction
 
 from . import expr as E
+from . import limits
 from . import shapes as S
-from .errors import BridgeError
+from .errors import BridgeError, MatcalcError, quote
+
+# SymPy's own algorithms (hashing, printing, doit) recurse on the depth of an
+# expression: deeper ones are refused with a BridgeError rather than risking the
+# recursion limit (or, in a thread with a small stack, the process).
+MAX_SYMPY_DEPTH = 400
 
 # element-wise functions: name -> (lambda d: sympy scalar expression)
 
@@ -56,6 +62,9 @@ def _is_mat(x) -> bool:
 
 def to_sympy(expr: E.Expr):
     """The SymPy form of a matcalc expression (raises BridgeError where there is none)."""
+    if expr.depth > MAX_SYMPY_DEPTH:
+        raise BridgeError(f"the expression is nested {expr.depth:,} levels deep; SymPy is "
+                          f"given at most {MAX_SYMPY_DEPTH}")
     memo: dict = {}
     for n in E.postorder(expr):
         memo[n] = _to(n, [memo[a] for a in n.args])
@@ -222,11 +231,20 @@ def _call(e: E.Call, args: list):
 
 def _dim_of(d):
     import sympy as sp
-    if isinstance(d, sp.Integer) or isinstance(d, int):
+    if isinstance(d, (sp.Integer, int)) and int(d) > 0:
         return int(d)
-    if isinstance(d, sp.Symbol):
+    if isinstance(d, sp.Symbol) and S.DIM_RE.fullmatch(d.name) and len(d.name) <= S.MAX_NAME:
         return d.name
-    raise BridgeError(f"cannot use {d} as a dimension (a Symbol or a positive integer)")
+    raise BridgeError(f"cannot use {quote(d)} as a dimension (a Symbol named like n, or a "
+                      f"positive integer)")
+
+
+def _name_of(sym) -> str:
+    """A SymPy symbol's name, if it is a name of the language."""
+    if not (S.NAME_RE.fullmatch(sym.name) and len(sym.name) <= S.MAX_NAME):
+        raise BridgeError(f"cannot use the SymPy symbol {quote(sym.name)} as a variable: a "
+                          f"name is a letter followed by letters, digits or _")
+    return sym.name
 
 
 def _shape_of(m) -> tuple:
@@ -241,11 +259,17 @@ def from_sympy(e) -> E.Expr:
     import sympy as sp
     if isinstance(e, str):
         raise BridgeError("from_sympy() needs a SymPy expression; for text use matcalc.parse")
+    if not isinstance(e, sp.Basic):
+        raise BridgeError(f"from_sympy() needs a SymPy expression, not a "
+                          f"{type(e).__name__}")
     try:
-        e = sp.sympify(e)
-    except (sp.SympifyError, TypeError) as err:
-        raise BridgeError(f"not a SymPy expression: {e!r}") from err
-    return _from(e, {})
+        return _from(e, {})
+    except RecursionError:
+        raise BridgeError("the SymPy expression is nested too deeply") from None
+    except MatcalcError as err:
+        if isinstance(err, BridgeError):
+            raise
+        raise BridgeError(err.message) from None
 
 
 def _bin(fn, a: E.Expr, b: E.Expr) -> E.Expr:
@@ -274,11 +298,11 @@ def _from(e, env: dict) -> E.Expr:
     if e in env:
         return env[e]
     if isinstance(e, sp.MatrixSymbol):
-        return E.var(e.name, _shape_of(e))
+        return E.var(_name_of(e), _shape_of(e))
     if isinstance(e, sp.Symbol):
         if e.is_integer and e.is_positive:  # a dimension (to_sympy's sym_dim)
-            return E.size(e.name)
-        return E.var(e.name, ())
+            return E.size(_dim_of(e))
+        return E.var(_name_of(e), ())
     if isinstance(e, (sp.Integer, sp.Rational)):
         return E.num(Fraction(int(e.p), int(e.q)))
     if isinstance(e, sp.Float):
@@ -405,9 +429,14 @@ def sympy_simplify(e: E.Expr) -> E.Expr:
     except BridgeError:
         return e
     best, best_n = e, E.count_nodes(e)
+    seconds = limits.current().sympy_simplify_seconds
     for how in (sp.factor, sp.simplify):
+        # SymPy's simplify has no time limit of its own (sin nested 20 deep: minutes)
+        found = limits.run_with_deadline(lambda: how(s), seconds)
+        if found is None:
+            continue
         try:
-            cand = from_sympy(how(s))
+            cand = from_sympy(found)
         except Exception:  # noqa: BLE001 - a form we cannot bring back is just skipped
             continue
         if cand.shape == e.shape and E.count_nodes(cand) < best_n and same_value(cand, e):

@@ -21,8 +21,6 @@ at random points (away from kinks, inside the domains of log and sqrt) against
 from __future__ import annotations
 
 import itertools
-import signal
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
@@ -32,7 +30,9 @@ import numpy as np
 from . import expr as E
 from . import shapes as S
 from .diff import tangent_of
-from .errors import EvalError
+from . import limits
+from .errors import EvalError, UsageError, quote
+from .limits import run_with_deadline
 
 _KINKED = ("abs", "sign", "relu", "step", "max", "min", "norm1")
 
@@ -284,38 +284,10 @@ def explicit_var(v: E.Expr, dims: dict):
 
 # ------------------------------------------------------------------- proving zero
 
-class _Timeout(Exception):
-    pass
-
-
 def _with_budget(fn, seconds: float):
-    """Run ``fn`` with a wall-clock budget; None if it ran out (SIGALRM, main thread
-    only; elsewhere no budget). Budgets nest: an inner one never outlives the outer."""
-    if seconds <= 0 or threading.current_thread() is not threading.main_thread() \
-            or not hasattr(signal, "setitimer"):
-        return fn()
-    outer_left = signal.getitimer(signal.ITIMER_REAL)[0]
-    if 0 < outer_left <= seconds:
-        return fn()  # the outer budget is the tighter one: let it fire
-
-    def handler(signum, frame):
-        raise _Timeout()
-    start = time.perf_counter()
-    old = signal.signal(signal.SIGALRM, handler)
-    try:
-        try:
-            signal.setitimer(signal.ITIMER_REAL, seconds)
-            return fn()
-        finally:
-            # disarm inside the try: an alarm that lands here is still caught below
-            signal.setitimer(signal.ITIMER_REAL, 0)
-    except _Timeout:
-        return None
-    finally:
-        signal.signal(signal.SIGALRM, old)
-        if outer_left > 0:  # give the outer budget back what is left of it
-            signal.setitimer(signal.ITIMER_REAL,
-                             max(outer_left - (time.perf_counter() - start), 1e-3))
+    """``fn()`` within a wall-clock budget; None if it ran out. Works in any thread and
+    leaves signal handlers alone (see :func:`matcalc.limits.run_with_deadline`)."""
+    return run_with_deadline(fn, seconds)
 
 
 def _probe(d, rng):
@@ -430,7 +402,14 @@ def symbolic_check(d, inst: dict, budget: float = 0.9) -> Check:
     name = "symbolic" + (f" ({', '.join(f'{k}={v}' for k, v in inst.items())})"
                          if inst else "")
     t0 = time.perf_counter()
-    out = _with_budget(lambda: _symbolic_check(d, inst, name, budget), budget)
+    try:
+        out = _with_budget(lambda: _symbolic_check(d, inst, name, budget), budget)
+    except (RecursionError, MemoryError, ArithmeticError, LookupError, TypeError,
+            ValueError, NotImplementedError) as err:
+        # SymPy could not handle it (too deep, too large, an unsupported case): the
+        # check is undecided, never a false "holds"
+        return Check(name, "unproven", f"SymPy could not decide it "
+                     f"({type(err).__name__})", seconds=time.perf_counter() - t0)
     if out is None:
         return Check(name, "unproven", f"undecided within {budget:g} s (raise the budget, "
                      f"or use smaller --verify-dims)", seconds=time.perf_counter() - t0)
@@ -555,20 +534,13 @@ def numeric_check(d, sizes: dict, seed: int = 0, points: int = 3, tol: float = 1
                 an = d.evaluate(vals)
                 f0 = evaluate(target, vals)
         except EvalError:
-            raise
+            continue  # a singular matrix at this point: try another one
         if not (np.all(np.isfinite(an)) and np.all(np.isfinite(f0))):
             continue
-        x0 = np.asarray(vals[d.wrt.name], dtype=float)
-        fd = np.zeros(f0.shape + x0.shape)
-        for j in np.ndindex(*x0.shape) if x0.shape else [()]:
-            h = 1e-6 * max(1.0, abs(float(x0[j])))
-            xp, xm = x0.copy(), x0.copy()
-            xp[j] += h
-            xm[j] -= h
-            with np.errstate(all="ignore"):
-                fp = evaluate(target, {**vals, d.wrt.name: xp})
-                fm = evaluate(target, {**vals, d.wrt.name: xm})
-            fd[(Ellipsis,) + tuple(j)] = (fp - fm) / (2 * h)
+        try:
+            fd = _finite_differences(target, vals, d.wrt.name, f0.shape)
+        except EvalError:
+            continue
         scale = max(1.0, float(np.max(np.abs(fd))) if fd.size else 1.0)
         err = float(np.max(np.abs(fd - an))) / scale if fd.size else 0.0
         worst = max(worst, err)
@@ -582,10 +554,46 @@ def numeric_check(d, sizes: dict, seed: int = 0, points: int = 3, tol: float = 1
                  ("" if status == "holds" else f" (> {tol:g})"), seconds=secs)
 
 
+def _check_dims(dims) -> tuple:
+    """The sizes to give the dimensions: whole numbers within the verify budgets."""
+    lim = limits.current()
+    try:
+        dims = tuple(dims)
+    except TypeError:
+        dims = None
+    if not dims or len(dims) > lim.max_verify_sizes or any(
+            isinstance(k, bool) or not isinstance(k, (int, np.integer))
+            or not 1 <= k <= lim.max_verify_dim for k in dims):
+        raise UsageError(f"verify dims must be 1 to {lim.max_verify_sizes} whole numbers from "
+                         f"1 to {lim.max_verify_dim} (limits.max_verify_dim), not "
+                         f"{quote(dims)}")
+    return tuple(int(k) for k in dims)
+
+
+def _finite_differences(target: E.Expr, vals: dict, name: str, fshape: tuple) -> np.ndarray:
+    """Central differences of ``target`` by the variable ``name`` at ``vals``."""
+    from .evaluate import evaluate
+    x0 = np.asarray(vals[name], dtype=float)
+    fd = np.zeros(fshape + x0.shape)
+    for j in np.ndindex(*x0.shape) if x0.shape else [()]:
+        h = 1e-6 * max(1.0, abs(float(x0[j])))
+        xp, xm = x0.copy(), x0.copy()
+        xp[j] += h
+        xm[j] -= h
+        with np.errstate(all="ignore"):
+            fp = evaluate(target, {**vals, name: xp})
+            fm = evaluate(target, {**vals, name: xm})
+        fd[(Ellipsis,) + tuple(j)] = (fp - fm) / (2 * h)
+    return fd
+
+
 def verify(d, dims: Sequence[int] = (2, 3), numeric: bool = True, symbolic: bool = True,
            budget: float = 0.9) -> Report:
     """Check a Derivative: one symbolic proof per instantiation of the dimensions, then
     finite differences. Returns a :class:`Report` (``bool(report)`` is whether all hold)."""
+    dims = _check_dims(dims)
+    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not budget > 0:
+        raise UsageError(f"budget must be a positive number of seconds, not {quote(budget)}")
     report = Report()
     names = _dimnames(d)
     insts = _instantiations(names, dims)
