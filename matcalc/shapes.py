@@ -106,8 +106,8 @@ def convention_rank(name: str) -> int:
     return 1
 
 
-def _parse_dim(text: str, where: str) -> Dim:
-    text = text.strip()
+def _parse_dim(text: str, where: str, strip: bool = True) -> Dim:
+    text = text.strip() if strip else text
     if re.fullmatch(r"[0-9]{1,18}", text):
         value = int(text)
         if value <= 0:
@@ -129,7 +129,7 @@ def parse_shape_spec(spec: object, where: str = "shape") -> Shape:
                                  f"positive integer")
             if isinstance(d, int) and d <= 0:
                 raise UsageError(f"dimension {d} in {where} must be positive")
-            dims.append(d if isinstance(d, int) else _parse_dim(d, where))
+            dims.append(d if isinstance(d, int) else _parse_dim(d, where, strip=False))
     elif isinstance(spec, int) and not isinstance(spec, bool):
         dims = [_parse_dim(str(spec), where)]
     elif isinstance(spec, str):

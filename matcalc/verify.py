@@ -491,6 +491,18 @@ def _kink_args(f: E.Expr) -> list:
     return out
 
 
+def _matrix_args(f: E.Expr) -> list:
+    """Arguments of inverses and determinants: finite differences mean nothing where
+    they are (nearly) singular."""
+    return [n.args[0] for n in E.postorder(f)
+            if type(n) is E.Call and n.fn in ("inv", "det", "logdet")]
+
+
+def _well_conditioned(a: np.ndarray) -> bool:
+    with np.errstate(all="ignore"):
+        return bool(np.all(np.isfinite(a))) and np.linalg.cond(a) < 1e8
+
+
 def _domain_args(f: E.Expr) -> list:
     return [n.args[0] for n in E.postorder(f)
             if type(n) is E.Call and n.fn in ("log", "sqrt")]
@@ -518,6 +530,7 @@ def numeric_check(d, sizes: dict, seed: int = 0, points: int = 3, tol: float = 1
     rng = np.random.default_rng(seed)
     kinks = _kink_args(d.f)
     logs = _domain_args(d.f)
+    mats = _matrix_args(d.f)
     target = d.of.expr if d.order == 2 else d.f
     worst = 0.0
     done = 0
@@ -530,6 +543,8 @@ def numeric_check(d, sizes: dict, seed: int = 0, points: int = 3, tol: float = 1
                 if any(np.min(np.abs(evaluate(z, vals))) < 1e-2 for z in kinks):
                     continue
                 if any(np.min(evaluate(z, vals)) <= 1e-2 for z in logs):
+                    continue
+                if not all(_well_conditioned(evaluate(m, vals)) for m in mats):
                     continue
                 an = d.evaluate(vals)
                 f0 = evaluate(target, vals)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from .. import expr as E
+from .. import limits
 
 # Precedence: higher binds tighter.
 PREC_ADD = 10
@@ -22,8 +23,12 @@ class Printer:
         self._memo: dict = {}
 
     def doprint(self, e: E.Expr) -> str:
+        # Every node of the tree prints at least one character: a DAG whose tree is
+        # larger than the output budget is refused before anything is built.
+        limits.check(E.tree_size(e), "max_output_chars",
+                     "the printed size of the result (characters, at least)")
         # Print the sub-trees bottom-up first (``print`` and ``is_full`` memoize), so
-        # that a tree expr.MAX_DEPTH deep never recurses more than a few frames.
+        # that the deepest tree allowed never recurses more than a few frames.
         for node in E.postorder(e):
             self.is_full(node)
             self.print(node)
@@ -67,3 +72,17 @@ class Printer:
     def is_full(e: E.Expr) -> bool:
         """Is ``e`` shown at its own shape (not a scalar expanded implicitly)?"""
         return not (type(e) is E.Expand)
+
+
+class OutputBudget:
+    """Counts the characters a printer produces in pieces (steps, documents) and
+    refuses to go past limits.max_output_chars."""
+
+    def __init__(self) -> None:
+        self.used = 0
+
+    def add(self, text: str) -> str:
+        self.used += len(text)
+        limits.check(self.used, "max_output_chars", "the printed size of the result "
+                     "(characters)")
+        return text

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .. import expr as E
 from .. import shapes as S
+from .base import OutputBudget
 
 SCHEMA_VERSION = 1
 
@@ -32,6 +33,7 @@ def derivative_dict(d, layout: str = "numerator") -> dict:
     from .steps import step_views
     shown = d.display(layout)
     steps = []
+    budget = OutputBudget()
     for v in step_views(d, "unicode"):
         steps.append({
             "index": v.index,
@@ -44,6 +46,8 @@ def derivative_dict(d, layout: str = "numerator") -> dict:
             "derivative_kind": v.jacobian.kind,
             "derivative_shape": _dims(v.jacobian.display_shape(layout)),
         })
+        budget.add("".join(steps[-1]["expression"].values()) +
+                   "".join(steps[-1]["derivative"].values()))
     kinks = sorted({n.fn for n in E.postorder(d.f) if type(n) is E.Call and not n.spec.smooth})
     return {
         "schema": SCHEMA_VERSION,

@@ -19,6 +19,7 @@ from typing import Optional
 
 from .. import expr as E
 from .. import shapes as S
+from .base import OutputBudget
 
 _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
@@ -179,6 +180,7 @@ def render_steps(d, layout: str = "numerator", fmt: str = "unicode") -> str:
     if fmt == "latex":
         return _render_latex(d, views, layout, show)
     lines = []
+    budget = OutputBudget()
     for v in views:
         lhs = _partial(v.name, wrt, fmt)
         res = show(v.jacobian.display(layout))
@@ -189,6 +191,7 @@ def render_steps(d, layout: str = "numerator", fmt: str = "unicode") -> str:
             lhs = f"d{v.name}"
         eq = f"{lhs} = {chain} = {res}" if chain and chain != res else f"{lhs} = {res}"
         lines.append(f"   {eq}  ({_shape(v.jacobian.display_shape(layout), fmt)})")
+        budget.add(lines[-2] + lines[-1])
     return "\n".join(lines)
 
 
@@ -196,6 +199,7 @@ def _render_latex(d, views, layout, show) -> str:
     from .latex import escape_text, latex_name
     wrt = latex_name(d.wrt.name, d.wrt.rank)
     rows = []
+    budget = OutputBudget()
     for v in views:
         name = show(v.var)
         rows.append(f"{name} &= {show(v.shown)} && ({_shape(v.node.shape, 'latex')}) "
@@ -208,4 +212,5 @@ def _render_latex(d, views, layout, show) -> str:
             lhs = f"\\frac{{\\partial {name}}}{{\\partial {wrt}}}"
         rhs = f"{chain} = {res}" if chain and chain != res else res
         rows.append(f"{lhs} &= {rhs} && ({_shape(v.jacobian.display_shape(layout), 'latex')})")
+        budget.add(rows[-2] + rows[-1])
     return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
