@@ -18,8 +18,6 @@ import oracle  # noqa: E402
 import matcalc  # noqa: E402
 from matcalc.parser import parse  # noqa: E402
 
-settings.register_profile("nightly", max_examples=5000, deadline=None,
-                          suppress_health_check=list(HealthCheck))
 # At least 500 examples; more under the profile chosen with --hypothesis-profile.
 MAX_EXAMPLES = max(500, settings().max_examples)
 
