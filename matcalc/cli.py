@@ -1,25 +1,66 @@
-"""The ``matcalc`` command. Any MatcalcError becomes one message on stderr and exit 2."""
+"""The ``matcalc`` command.
+
+Every bad input gives one message on stderr, ``matcalc: <kind>: <message>`` (plus the
+source line and a caret when the error has a position), and exit status 2; a bug
+gives ``matcalc: internal error: ...`` and exit status 3. A command's output is built
+as a string first and written when the command has finished, so that an error (or
+an output over budget) leaves stdout empty.
+"""
 from __future__ import annotations
 
 import argparse
+import math
+import os
+import re
 import sys
+import zipfile
 from typing import Sequence
 
-from .errors import MatcalcError, UsageError
+from . import limits
+from .errors import DiffError, LimitError, MatcalcError, UsageError, one_line, quote
 
 EXAMPLES = """examples:
   matcalc parse "W@x + b"
   matcalc eval "x'@A@x" --value x=1,2 --value "A=1,2;3,4"
   matcalc diff "sum(w*x+b)" --wrt w
+  matcalc parse -- "--x"          (an expression that starts with --)
 """
+
+# Put before an argument that starts with "-" so that argparse takes it for a value,
+# not an option (see _negations_as_expressions); removed from every parsed value.
+_MARK = "\x00"
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is a MatcalcError (one line, exit 2)."""
 
     def error(self, message: str):
-        message = message.replace(_MARK, "")
-        raise UsageError(f"{message} (see {self.prog} --help)")
+        raise UsageError(f"{_shorten(_unmarked(message))} (see {self.prog} --help)")
+
+    def parse_args(self, args=None, namespace=None):
+        # argparse would show unrecognized arguments as typed: quote them instead
+        args, extras = self.parse_known_args(args, namespace)
+        if extras:
+            shown = " ".join(quote(_unmark(a)) for a in extras[:5])
+            self.error(f"unrecognized arguments: {shown}{' ...' if len(extras) > 5 else ''}")
+        return args
+
+
+def _unmark(text: str) -> str:
+    return text[len(_MARK):] if text.startswith(_MARK) else text
+
+
+def _unmarked(message: str) -> str:
+    """An argparse message without the mark, also where argparse shows it as repr does."""
+    return message.replace(_MARK, "").replace(repr(_MARK)[1:-1], "")
+
+
+def _shorten(text: str, width: int = 300) -> str:
+    """At most ``width`` characters: the start and the end of ``text``."""
+    if len(text) <= width:
+        return text
+    half = (width - 5) // 2
+    return f"{text[:half]} ... {text[-half:]}"
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -28,6 +69,9 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="declare a shape: x=n, W=m,n, W=mxn, W=3,4, b=scalar (repeatable)")
     p.add_argument("--dialect", choices=("default", "matlab"), default="default",
                    help="input language: default (NumPy-like) or matlab (matrixcalculus.org)")
+    p.add_argument("--limit", action="append", default=[], metavar="NAME=VALUE",
+                   help="change a budget for this run, e.g. max_output_chars=50000000 "
+                        f"(repeatable); NAME is one of {', '.join(limits.names())}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,7 +119,58 @@ def build_parser() -> argparse.ArgumentParser:
                    help="print the derivative as the chain rule builds it, not simplified")
     p.add_argument("--sympy-simplify", action="store_true",
                    help="also simplify scalar derivatives with SymPy (docs/simplify.md)")
+    # every option string, to tell an expression that starts with -- from an option
+    parser.option_names = {s for q in (parser, *sub.choices.values())
+                           for a in q._actions for s in a.option_strings}
     return parser
+
+
+# ------------------------------------------------------------------ the output
+
+class _Output:
+    """A command's output, held until the command has finished (an error then leaves
+    stdout empty) and bounded by limits.max_output_chars in all: the last line of
+    defence against a printer that writes far more than its input."""
+
+    def __init__(self):
+        self.parts: dict[bool, list[str]] = {False: [], True: []}
+        self.size = 0
+
+    def print(self, text: object = "", end: str = "\n", err: bool = False) -> None:
+        text = f"{text}{end}"
+        self.size += len(text)
+        limits.check(self.size, "max_output_chars", "the output's length in characters")
+        self.parts[err].append(text)
+
+    def write(self) -> None:
+        for err, stream in ((False, sys.stdout), (True, sys.stderr)):
+            if self.parts[err]:
+                stream.write("".join(self.parts[err]))
+                stream.flush()
+
+
+# ------------------------------------------------------------------- the input
+
+def _expression(text: str) -> str:
+    return _read_stdin() if text == "-" else text
+
+
+def _read_stdin() -> str:
+    """The expression on standard input, which must be UTF-8 (read as bytes: a text
+    stream would fail, or smuggle undecodable bytes in as surrogates)."""
+    limit = limits.current().max_input_chars
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:  # a text stream put in place of stdin (a test, a notebook)
+        return sys.stdin.read(limit + 1).strip() if sys.stdin else ""
+    data = stream.read(4 * limit + 1)  # a character is at most 4 bytes of UTF-8
+    if len(data) > 4 * limit:
+        raise LimitError(f"standard input has more than {4 * limit:,} bytes, so more than "
+                         f"{limit:,} characters (limits.max_input_chars)")
+    try:
+        return data.decode("utf-8-sig").strip()
+    except UnicodeDecodeError as err:
+        raise UsageError(f"standard input is not UTF-8 text (byte {data[err.start]:#04x} at "
+                         f"offset {err.start})") from None
 
 
 def _shapes(specs: Sequence[str]) -> dict:
@@ -83,34 +178,19 @@ def _shapes(specs: Sequence[str]) -> dict:
     for spec in specs:
         name, eq, dims = spec.partition("=")
         if not eq or not name.strip():
-            raise UsageError(f"bad --shape {spec!r}: write NAME=DIMS, e.g. W=m,n or b=scalar")
+            raise UsageError(f"bad --shape {quote(spec)}: write NAME=DIMS, e.g. W=m,n or "
+                             f"b=scalar")
         out[name.strip()] = dims
     return out
 
 
-_MARK = "\x00"
-
-
-def _expression(text: str) -> str:
-    text = text[len(_MARK):] if text.startswith(_MARK) else text
-    if text == "-":
-        return sys.stdin.read().strip()
-    return text
-
-
-def _values(specs: Sequence[str], npz: str | None) -> dict:
+def _values(specs: Sequence[str]) -> dict:
     import numpy as np
     out: dict = {}
-    if npz:
-        try:
-            with np.load(npz) as data:
-                out.update({k: data[k] for k in data.files})
-        except (OSError, ValueError) as err:
-            raise UsageError(f"cannot read values from {npz}: {err}") from None
     for spec in specs:
         name, eq, text = spec.partition("=")
         if not eq or not name.strip():
-            raise UsageError(f"bad --value {spec!r}: write NAME=VALUES, e.g. x=1,2,3")
+            raise UsageError(f"bad --value {quote(spec)}: write NAME=VALUES, e.g. x=1,2,3")
         try:
             rows = []
             lines = text.split(";")
@@ -122,10 +202,10 @@ def _values(specs: Sequence[str], npz: str | None) -> dict:
                     items.pop()  # "x=5," is a vector of length 1
                 rows.append([float(v) for v in items])
         except ValueError:
-            raise UsageError(f"bad --value {spec!r}: the values must be numbers") from None
+            raise UsageError(f"bad --value {quote(spec)}: the values must be numbers") from None
         if ";" in text:
             if len({len(r) for r in rows}) != 1:
-                raise UsageError(f"bad --value {spec!r}: the rows have different lengths")
+                raise UsageError(f"bad --value {quote(spec)}: the rows have different lengths")
             out[name.strip()] = np.array(rows)
         elif len(rows[0]) == 1 and "," not in text:
             out[name.strip()] = np.array(rows[0][0])
@@ -134,143 +214,343 @@ def _values(specs: Sequence[str], npz: str | None) -> dict:
     return out
 
 
-def _cmd_parse(args) -> int:
+def _npz_values(path: str, wanted: set) -> dict:
+    """The arrays of the .npz file ``path`` that ``wanted`` names. The zip directory is
+    read first, and the file refused when its members would expand beyond
+    limits.max_npz_bytes (a zip bomb), before anything is decompressed; then only the
+    arrays the expression uses are read. Any failure is a UsageError naming the file."""
+    import numpy as np
+    try:
+        with open(path, "rb") as f:  # one open file: it cannot be swapped between the reads
+            with zipfile.ZipFile(f) as z:
+                size = sum(info.file_size for info in z.infolist())
+            limits.check(size, "max_npz_bytes", f"the uncompressed size of {_file(path)} in "
+                         f"bytes")
+            f.seek(0)
+            with np.load(f, allow_pickle=False) as data:
+                return {k: _npz_array(data, k, path) for k in data.files if k in wanted}
+    except MatcalcError:
+        raise
+    except Exception as err:  # a malformed file: whatever zipfile or numpy raised
+        raise UsageError(f"cannot read values from {_file(path)}: {_reason(err)}") from None
+
+
+def _npz_array(data, key: str, path: str):
+    import numpy as np
+    where = f"{quote(key)} in {_file(path)}"
+    try:
+        a = data[key]
+    except Exception as err:
+        raise UsageError(f"cannot read {where}: {_reason(err)}") from None
+    if not isinstance(a, np.ndarray):  # numpy gives a member that is not .npy as bytes
+        raise UsageError(f"{where} is not a NumPy array (.npy)")
+    if a.dtype.kind not in "biuf":  # complex would lose its imaginary part silently
+        raise UsageError(f"{where} has dtype {a.dtype.name}: only bool, integer and float "
+                         f"arrays can be evaluated")
+    limits.check(a.size, "max_elements", f"the number of entries of {where}")
+    return a
+
+
+def _file(path: str) -> str:
+    """A file name as messages show it: quoted, and long enough to show the name."""
+    return quote(path, 300)
+
+
+def _reason(err: BaseException) -> str:
+    text = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+    return _shorten(one_line(text), 200) or type(err).__name__
+
+
+def _verify_dims(text: str) -> tuple:
+    """The sizes of --verify-dims, checked before anything is computed or printed."""
+    lim = limits.current()
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) <= lim.max_verify_sizes and all(
+            re.fullmatch(r"[0-9]{1,9}", p) and 1 <= int(p) <= lim.max_verify_dim for p in parts):
+        return tuple(int(p) for p in parts)
+    raise UsageError(f"bad --verify-dims {quote(text)}: give 1 to {lim.max_verify_sizes} "
+                     f"sizes, whole numbers from 1 to {lim.max_verify_dim}, e.g. 2,3 "
+                     f"(limits.max_verify_sizes, limits.max_verify_dim)")
+
+
+def _limit_changes(specs: Sequence[str]) -> dict:
+    """The budgets --limit NAME=VALUE changes for this run."""
+    changes = {}
+    for spec in specs:
+        name, _, text = spec.partition("=")
+        value = _limit_value(name.strip(), text.strip())
+        if value is None:
+            raise UsageError(f"bad --limit {quote(spec)}: write NAME=VALUE (a positive "
+                             f"number), NAME one of {', '.join(limits.names())}")
+        changes[name.strip()] = value
+    return changes
+
+
+def _limit_value(name: str, text: str):
+    """The value of ``--limit name=text``, or None if it is not one."""
+    if name not in limits.names():
+        return None
+    if isinstance(getattr(limits.Limits(), name), int):
+        # at most 18 digits: the value still fits the 64-bit integers of NumPy
+        return int(text) if re.fullmatch(r"[0-9]{1,18}", text) and int(text) > 0 else None
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value > 0 else None
+
+
+# ---------------------------------------------------------------- the commands
+
+def _cmd_parse(args, out: _Output) -> int:
     from . import expr as E
     from .parser import parse
     from .printing.text import to_text, to_unicode
     from .shapes import describe
     e = parse(_expression(args.expression), _shapes(args.shape), args.dialect)
-    print(to_text(e) if args.ascii else to_unicode(e))
+    out.print(to_text(e) if args.ascii else to_unicode(e))
     for v in E.variables(e):
-        print(f"  {v.name}: {describe(v.shape)}")
-    print(f"  result: {describe(e.shape)}")
+        out.print(f"  {v.name}: {describe(v.shape)}")
+    out.print(f"  result: {describe(e.shape)}")
     return 0
 
 
-def _cmd_eval(args) -> int:
+def _cmd_eval(args, out: _Output) -> int:
     import numpy as np
     from .evaluate import evaluate
+    from .parser import parse_with_variables
+    text, shapes = _expression(args.expression), _shapes(args.shape)
+    values = {}
+    if args.values:
+        # parse first: a bad expression is reported before the file is read, and only
+        # the arrays of the expression's variables (even removed ones, x - x) are read
+        _, named = parse_with_variables(text, shapes, args.dialect)
+        values = _npz_values(args.values, {v.name for v in named})
+    values.update(_values(args.value))  # --value wins over the file, and completes it
     # the text, not the parsed expression: a variable the algebra removed (x - x)
     # still gives the sizes of its dimensions
-    value = evaluate(_expression(args.expression), _values(args.value, args.values),
-                     _shapes(args.shape), args.dialect)
+    value = evaluate(text, values, shapes, args.dialect)
     with np.printoptions(precision=10, suppress=True):
-        print(value if value.ndim else repr(float(value)))
+        out.print(value if value.ndim else repr(float(value)))
     return 0
 
 
-def _cmd_diff(args) -> int:
+def _cmd_diff(args, out: _Output) -> int:
+    from . import shapes as S
     from .derivative import diff
-    from .parser import parse
-    e = parse(_expression(args.expression), _shapes(args.shape), args.dialect)
-    for i, wrt in enumerate(args.wrt):
-        d = diff(e, wrt, order=args.order, simplify=_simplify_option(args))
-        if i:
-            print()
-        fmt = getattr(args, "format", "text")
-        if fmt in ("numpy", "jax", "torch"):
-            print(d.to_code(target=fmt), end="")
-            continue
-        if _print_people(d, args, fmt, i, len(args.wrt)):
-            continue
-        print(d.report(layout=args.layout, ascii=args.ascii))
-    if getattr(args, "verify", False):
-        return _verify(e, args)
-    return 0
+    from .parser import parse_with_variables
+    # every option is checked before anything is computed or printed
+    if args.document and args.format != "latex":
+        raise UsageError("--document needs --format latex")
+    dims = _verify_dims(args.verify_dims) if args.verify else None
+    text, declared = _expression(args.expression), _shapes(args.shape)
+    e, named = parse_with_variables(text, declared, args.dialect)
+    # the declared shapes, and the variables of the text (even one the algebra removed):
+    # diff then gives a zero derivative by a variable that is not in the expression
+    shapes = S.normalize_shapes(declared)
+    shapes.update((v.name, v.shape) for v in named)
+    for wrt in args.wrt:
+        _check_wrt(wrt, e, shapes, named)
+    derivs = [diff(e, wrt, shapes, order=args.order, simplify=_simplify_option(args))
+              for wrt in args.wrt]
+    _show(derivs, args, out)
+    return _verify(derivs, dims, args, out) if dims else 0
+
+
+def _check_wrt(name: str, e, shapes: dict, named: list) -> None:
+    """A clear message when --wrt does not name a variable of the expression or of a
+    --shape declaration."""
+    from . import expr as E
+    from .shapes import MAX_NAME, NAME_RE
+    if not name.strip():
+        raise UsageError("--wrt is empty: give the name of a variable, e.g. --wrt x")
+    if len(name) > MAX_NAME or not NAME_RE.fullmatch(name):
+        raise UsageError(f"bad --wrt {quote(name)}: a variable's name is a letter followed "
+                         f"by letters, digits or _")
+    if name in shapes:
+        return
+    for v, shape in shapes.items():
+        if name in shape:
+            what = "the length" if len(shape) == 1 else \
+                "the number of rows" if shape[0] == name else "the number of columns"
+            raise DiffError(f"{name} is a dimension ({what} of {v}), not a variable: "
+                            f"differentiate by a variable")
+    if name in E.dims_of(e):
+        raise DiffError(f"{name} is a dimension of the expression, not a variable: "
+                        f"differentiate by a variable")
+    # in the order of the text, then the variables the algebra removed
+    names = list(dict.fromkeys(v.name for v in E.variables(e) + list(named)))
+    listed = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+    has = f"its variables are {listed}" if names else "it has no variable"
+    raise DiffError(f"{name} is not a variable of the expression ({has}); to get a zero "
+                    f"derivative by it, declare its shape, e.g. --shape {name}=n")
 
 
 def _simplify_option(args):
-    if getattr(args, "no_simplify", False):
+    if args.no_simplify:
         return False
-    return "sympy" if getattr(args, "sympy_simplify", False) else True
+    return "sympy" if args.sympy_simplify else True
 
 
-def _verify(e, args) -> int:
+def _show(derivs, args, out: _Output) -> None:
+    """The derivatives in the --format asked for, with --steps and --document."""
+    fmt, layout = args.format, args.layout
+    if args.document:  # one document for all the --wrt derivatives
+        from .printing.latex import derivative_document
+        out.print(derivative_document(derivs, layout, args.steps), end="")
+        return
+    for i, d in enumerate(derivs):
+        if i:
+            out.print()
+        if fmt in ("numpy", "jax", "torch"):
+            out.print(d.to_code(target=fmt), end="")
+        elif fmt == "json":
+            out.print(_json(d, layout, i, len(derivs)))
+        elif fmt == "latex":
+            out.print(d.latex(layout=layout))
+            if args.steps:
+                out.print(d.steps_text(layout=layout, fmt="latex"))
+        else:
+            if args.steps:
+                out.print(d.steps_text(layout=layout, fmt="ascii" if args.ascii else "unicode"))
+            out.print(d.report(layout=layout, ascii=args.ascii))
+
+
+def _json(d, layout: str, i: int, count: int) -> str:
+    """One derivative as JSON; with several --wrt, item i of a JSON list."""
+    import json
+    if count == 1:
+        return d.to_json(layout=layout)
+    text = json.dumps(d.to_dict(layout=layout), indent=2, ensure_ascii=False)
+    text = "\n".join("  " + line for line in text.splitlines())
+    return ("[\n" if i == 0 else "") + text + ("," if i < count - 1 else "\n]")
+
+
+def _verify(derivs, dims: tuple, args, out: _Output) -> int:
     """--verify: one line per check (on stderr when stdout carries JSON or code);
     1 if any check fails."""
-    from .derivative import diff
-    try:
-        dims = tuple(int(x) for x in args.verify_dims.split(","))
-        if not dims or min(dims) < 1:
-            raise ValueError
-    except ValueError:
-        raise UsageError(f"bad --verify-dims {args.verify_dims!r}: write sizes like 2,3")
-    out = sys.stdout if getattr(args, "format", "text") in ("text", "latex") else sys.stderr
+    to_stderr = args.format not in ("text", "latex")
     failed = False
-    for wrt in args.wrt:
-        d = diff(e, wrt, order=args.order, simplify=_simplify_option(args))
-        print(f"verify d/d{wrt}:", file=out)
+    for wrt, d in zip(args.wrt, derivs):
+        out.print(f"verify d/d{wrt}:", err=to_stderr)
         for check in d.verify(dims=dims):
-            print(f"  {check.line()}", file=out)
+            out.print(f"  {check.line()}", err=to_stderr)
             failed = failed or check.status == "fails"  # undecided is not a failure
     return 1 if failed else 0
 
 
-def _print_people(d, args, fmt: str, i: int, count: int) -> bool:
-    """--format latex / json, --steps and --document (output for people); False when the
-    plain report is wanted."""
-    steps = getattr(args, "steps", False)
-    if getattr(args, "document", False):
-        if fmt != "latex":
-            raise UsageError("--document needs --format latex")
-        if i == 0:  # one document for all the --wrt derivatives
-            from .derivative import diff
-            from .parser import parse
-            from .printing.latex import derivative_document
-            e = parse(_expression(args.expression), _shapes(args.shape), args.dialect) \
-                if args.expression != "-" else d.f
-            derivs = [d] + [diff(e, w, order=args.order) for w in args.wrt[1:]]
-            print(derivative_document(derivs, args.layout, steps), end="")
-        return True
-    if fmt == "json":
-        import json
-        if count == 1:
-            print(d.to_json(layout=args.layout))
-        else:  # a JSON list of the derivatives, one per --wrt
-            text = json.dumps(d.to_dict(layout=args.layout), indent=2, ensure_ascii=False)
-            text = "\n".join("  " + line for line in text.splitlines())
-            print(("[\n" if i == 0 else "") + text + ("," if i < count - 1 else "\n]"))
-        return True
-    if fmt == "latex":
-        print(d.latex(layout=args.layout))
-        if steps:
-            print(d.steps_text(layout=args.layout, fmt="latex"))
-        return True
-    if steps:
-        print(d.steps_text(layout=args.layout, fmt="ascii" if args.ascii else "unicode"))
-        print(d.report(layout=args.layout, ascii=args.ascii))
-        return True
-    return False
+COMMANDS = {"parse": _cmd_parse, "eval": _cmd_eval, "diff": _cmd_diff}
 
+
+# --------------------------------------------------------------------- main
 
 def _negations_as_expressions(argv: Sequence[str]) -> list[str]:
     """``matcalc parse "-x"``: an argument that starts with a single ``-`` (and is not
-    ``-h`` or ``-`` alone) is an expression, not an option; argparse would take it for
-    an option, so it is marked (``_expression`` removes the mark)."""
+    ``-h`` or ``-`` alone) is an expression or a value, not an option; argparse would
+    take it for an option, so it is marked (and the mark removed after parsing)."""
     return [_MARK + a if a.startswith("-") and a not in ("-", "-h") and not a.startswith("--")
             else a for a in argv]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+def _parse_arguments(parser, argv: list[str]) -> argparse.Namespace:
     try:
-        argv = _negations_as_expressions(sys.argv[1:] if argv is None else argv)
-        args = parser.parse_args(argv)
+        args = parser.parse_args(_negations_as_expressions(argv))
+    except UsageError as err:
+        err.message += _dash_dash_hint(parser, argv)
+        raise
+    for key, value in vars(args).items():
+        if isinstance(value, str):
+            setattr(args, key, _unmark(value))
+        elif isinstance(value, list):
+            setattr(args, key, [_unmark(v) if isinstance(v, str) else v for v in value])
+    _check_unicode(args)
+    return args
+
+
+def _dash_dash_hint(parser, argv: list[str]) -> str:
+    """argparse reads an expression that starts with -- (--x) as an option: say how to
+    give one."""
+    options = parser.option_names
+    for a in argv:
+        if a == "--":
+            break
+        name = a.split("=", 1)[0]
+        if a.startswith("--") and name not in options and \
+                len([o for o in options if o.startswith(name)]) != 1:
+            command = argv[0] if argv[0] in COMMANDS else "COMMAND"
+            return (f"; an expression that starts with -- goes last, after --, e.g. "
+                    f"matcalc {command} [options] -- {quote(a)}")
+    return ""
+
+
+def _check_unicode(args) -> None:
+    """Arguments made from bytes that are not UTF-8 hold lone surrogates, which no
+    output can encode: refuse them here. The --values file name may hold them (open()
+    gives the bytes back)."""
+    for key, value in vars(args).items():
+        if key == "values":
+            continue
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str):
+                try:
+                    text.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise UsageError(f"the argument {quote(text)} is not UTF-8 text") from None
+
+
+def _tolerant_streams() -> None:
+    """An output that cannot encode a character (∂ on an ASCII terminal) shows it as
+    \\u2202 instead of failing. Here, not at import: importing matcalc changes nothing."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):  # not a TextIOWrapper
+            pass
+
+
+def _fail(message: str, status: int = 2) -> int:
+    print(f"matcalc: {message}", file=sys.stderr)
+    return status
+
+
+def _quiet_broken_pipe() -> None:
+    """The reader went away (matcalc ... | head): send what is left to /dev/null, so that
+    Python does not complain at exit when it flushes stdout."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (AttributeError, ValueError, OSError):
+        pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    _tolerant_streams()
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = _parse_arguments(parser, argv)
         if args.command is None:
             parser.print_help()
             return 2
-        return {"parse": _cmd_parse, "eval": _cmd_eval, "diff": _cmd_diff}[args.command](args)
+        with limits.override(**_limit_changes(args.limit)):
+            out = _Output()
+            status = COMMANDS[args.command](args, out)
+            out.write()
+        return status
     except MatcalcError as err:
-        print(f"matcalc: {err.kind}: {err}", file=sys.stderr)
-        return 2
+        return _fail(f"{err.kind}: {err}")
     except RecursionError:
-        print("matcalc: error: the expression is nested too deeply", file=sys.stderr)
-        return 2
+        return _fail("error: the expression is nested too deeply")
+    except MemoryError:
+        return _fail("limit exceeded: the input needs more memory than is available; lower "
+                     "a budget so that it is refused earlier, e.g. --limit max_elements=1000000")
     except KeyboardInterrupt:
-        print("matcalc: interrupted", file=sys.stderr)
-        return 130
+        return _fail("interrupted", 130)
     except BrokenPipeError:
+        _quiet_broken_pipe()
         return 0
+    except Exception as err:  # a bug: say so, in one line, with its own exit status
+        return _fail(f"internal error: {type(err).__name__}: {_shorten(one_line(str(err)))} "
+                     f"(please report it)", 3)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import ctypes
+import sys
 import threading
 import time
 from dataclasses import dataclass, fields, replace
@@ -106,9 +107,11 @@ def run_with_deadline(fn: Callable[[], T], seconds: float) -> Optional[T]:
 
     A watchdog thread raises :class:`Timeout` asynchronously in the calling thread
     (CPython's ``PyThreadState_SetAsyncExc``): it works in any thread and on any
-    platform and touches no signal handler. Work inside one long C call (a huge
-    integer product) is interrupted when that call returns. Budgets nest: an inner
-    deadline never outlives an outer one.
+    platform and touches no signal handler. It waits while the thread is importing
+    a module (an import cut short would leave the module broken for the whole
+    process); import what the work needs before calling this. Work inside one long
+    C call (a huge integer product) is interrupted when that call returns. Budgets
+    nest: an inner deadline never outlives an outer one.
     """
     if not seconds > 0:
         return None
@@ -125,10 +128,19 @@ def run_with_deadline(fn: Callable[[], T], seconds: float) -> Optional[T]:
     def watch():
         if stop.wait(seconds):
             return
-        with lock:
-            if not state["done"]:
-                state["fired"] = True
-                _set_async_exc(tid, Timeout)
+        while True:
+            with lock:
+                if state["done"]:
+                    return
+                # never interrupt an import: a half-run module stays broken in
+                # sys.modules; wait for it to finish
+                if not _importing(tid):
+                    state["fired"] = True
+                    _set_async_exc(tid, Timeout)
+            # Raise it again while the work goes on: an exception raised inside a
+            # garbage-collector callback or a __del__ is printed and dropped.
+            if stop.wait(0.005 if not state["fired"] else 0.05):
+                return
 
     watchdog = threading.Thread(target=watch, name="matcalc-deadline", daemon=True)
     token = _DEADLINE.set(end)
@@ -149,6 +161,16 @@ def run_with_deadline(fn: Callable[[], T], seconds: float) -> Optional[T]:
         return None
     finally:
         _DEADLINE.reset(token)
+
+
+def _importing(tid: int) -> bool:
+    """Is the thread ``tid`` inside an import (importlib's frames on its stack)?"""
+    frame = sys._current_frames().get(tid)
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
 
 
 _DEADLINE: contextvars.ContextVar[Optional[float]] = contextvars.ContextVar(

@@ -314,19 +314,20 @@ def _is_zero(diff_expr, budget: float) -> Optional[bool]:
     for _ in range(2):
         try:
             val = _probe(d, rng)
-        except (TypeError, ValueError, ZeroDivisionError):
+        except (TypeError, ValueError, ArithmeticError):
             continue
         if abs(val) > 1e-12:
             nonzero += 1
     if nonzero == 2:
         return False
     # a rational function of the symbols: exact arithmetic in QQ(symbols), fast
+    from sympy.polys.polyerrors import CoercionFailed
     try:
         syms = sorted(d.free_symbols, key=lambda x: x.name)
         if syms:
             return sp.QQ.frac_field(*syms).from_sympy(d) == 0 or None
-    except (sp.polys.polyerrors.CoercionFailed, sp.PolynomialError, ValueError,
-            TypeError, NotImplementedError):
+    except (CoercionFailed, sp.PolynomialError, ValueError, TypeError,
+            NotImplementedError):
         pass
     try:
         if sp.expand(d) == 0 or sp.cancel(sp.together(d)) == 0:
@@ -401,6 +402,7 @@ def symbolic_check(d, inst: dict, budget: float = 0.9) -> Check:
     ``budget`` seconds; past it the check is "unproven", never a false "holds"."""
     name = "symbolic" + (f" ({', '.join(f'{k}={v}' for k, v in inst.items())})"
                          if inst else "")
+    import sympy  # noqa: F401 - imported before the deadline starts (see run_with_deadline)
     t0 = time.perf_counter()
     try:
         out = _with_budget(lambda: _symbolic_check(d, inst, name, budget), budget)
