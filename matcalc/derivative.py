@@ -215,8 +215,13 @@ class Derivative:
         kinks = sorted({n.fn for n in E.postorder(self.f) if type(n) is E.Call
                         and not n.spec.smooth})
         if kinks:
+            ties = any(type(n) is E.Call and n.fn in ("max", "min") and
+                       all(E.const_value(a) is None for a in n.args)
+                       for n in E.postorder(self.f))
             lines.append(f"  note: {', '.join(kinks)} not differentiable at 0; the paper's "
-                         "convention is used there (max'(0) = 0, step(0) = 0)")
+                         "convention is used there (max'(0) = 0, step(0) = 0)" +
+                         ("; a tie of max or min between two variables splits ½/½"
+                          if ties else ""))
         return "\n".join(lines)
 
     # ---- numbers
