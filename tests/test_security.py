@@ -99,54 +99,48 @@ def test_lark_never_loads_a_pickle_from_the_temp_directory(tmp_path):
 NET = "sum(tanh(W2@tanh(W1@x+b1)+b2))"
 
 
+def _race(work, threads: int = 8) -> None:
+    """``work(k)`` in ``threads`` threads started together, switching every 1 µs."""
+    barrier = threading.Barrier(threads)
+
+    def run(k):
+        barrier.wait()
+        work(k)
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        pool = [threading.Thread(target=run, args=(k,)) for k in range(threads)]
+        for t in pool:
+            t.start()
+        for t in pool:
+            t.join()
+    finally:
+        sys.setswitchinterval(old)
+
+
 def test_interning_is_thread_safe():
-    """8 threads deriving at once, with a tiny switch interval: every result equals the
-    sequential one, and parsing the same text gives the same node in every thread."""
+    """8 threads deriving at once: every result equals the sequential one, and parsing
+    the same text gives the same node in every thread."""
     texts = [NET.replace("x", f"x{i}") for i in range(40)]
-    expected = [str(matcalc.diff(t, "W1")) for t in texts]
+    expected = [str(matcalc.diff(t, "W1")) for t in texts]  # strings: the nodes go away
     results: list = []
     same: list = []
-    barrier = threading.Barrier(8)
 
     def work(k):
-        barrier.wait()
         for i, t in enumerate(texts):
             results.append((i, str(matcalc.diff(t, "W1"))))
             fresh = f"sin(q{k}_{i}) + cos(shared{i})"
             same.append(matcalc.parse(fresh) is matcalc.parse(fresh))
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        sys.setswitchinterval(old)
+    _race(work)
     assert len(results) == 8 * len(texts)
     assert all(text == expected[i] for i, text in results)
     assert all(same)
 
 
 def test_shared_subtrees_built_concurrently_are_one_object():
-    barrier = threading.Barrier(8)
     out: list = []
-
-    def build():
-        barrier.wait()
-        out.append(matcalc.parse("exp(zz_concurrent) + sin(zz_concurrent)"))
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        threads = [threading.Thread(target=build) for _ in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        sys.setswitchinterval(old)
-    assert all(e is out[0] for e in out)
+    _race(lambda k: out.append(matcalc.parse("exp(zz_concurrent) + sin(zz_concurrent)")))
+    assert len(out) == 8 and all(e is out[0] for e in out)
 
 
 # ---------------------------------------------------------------------- recursion
