@@ -138,9 +138,13 @@ def test_interning_is_thread_safe():
 
 
 def test_shared_subtrees_built_concurrently_are_one_object():
-    out: list = []
-    _race(lambda k: out.append(matcalc.parse("exp(zz_concurrent) + sin(zz_concurrent)")))
-    assert len(out) == 8 and all(e is out[0] for e in out)
+    out: dict = {i: [] for i in range(300)}
+
+    def work(k):
+        for i in range(300):
+            out[i].append(matcalc.parse(f"exp(zz{i}) * sin(zz{i}) + zz{i}"))
+    _race(work)
+    assert all(len(v) == 8 and all(e is v[0] for e in v) for v in out.values())
 
 
 # ---------------------------------------------------------------------- recursion
