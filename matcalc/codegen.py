@@ -15,21 +15,44 @@ expression is inlined into its user. The evaluation order is chosen for cost:
 - scalar expansion stays a NumPy broadcast unless a non element-wise operation
   needs the full array.
 
-The result has the numeric contract's shape ``f.shape + wrt.shape``, as
-:meth:`Derivative.evaluate` returns. A derivative of kind ``"differential"`` (no
-matrix form) is generated from its Kronecker form, ``Σ c (Sᵀ ⊗ P) [K]`` reshaped
-column-major to that shape (NumPy target); one without a Kronecker form (an
-element-wise product with ``dV``...) raises :class:`~matcalc.errors.DiffError`.
+The result always has the numeric contract's shape ``f.shape + wrt.shape``, as
+:meth:`Derivative.evaluate` returns (a last step broadcasts a value the algebra left
+smaller). A derivative of kind ``"differential"`` (no matrix form) is generated from
+its Kronecker form, ``Σ c (Sᵀ ⊗ P) [K]`` reshaped column-major to that shape (NumPy
+target); one without a Kronecker form (an element-wise product with ``dV``...)
+raises :class:`~matcalc.errors.DiffError`.
+
+Safety. No input text reaches the generated source except as a checked identifier
+or a numeric literal:
+
+- every variable gets its code identifier from one renaming table
+  (:func:`_code_names`): its own name when Python reads that name as itself and
+  nothing else, a fresh one otherwise (``lambda -> lambda_``, ``sum -> sum_``);
+- dimensions are read from the arguments (``x.shape[0]``), never named in code;
+- the docstring, the only place the expression's text appears, is a ``repr``;
+- a temporary is, while the body is generated, a marker ``"\\x00k\\x00"`` that no
+  identifier, number or escaped string can contain; references are found by
+  splitting on it (never by a pattern over the source). At the end dead lines are
+  dropped, short lines used once are inlined, and the others are named ``_t1,
+  _t2...``: no variable's identifier starts with ``_``.
+
+Arithmetic follows NumPy (inf and nan, never ZeroDivisionError or OverflowError): a
+literal that meets Python's own float arithmetic is made a float64 value first, and a
+size is ``np.float64(x.shape[0])``. Generation never recurses on the expression: each
+node is generated after its children, from a post-order walk.
 """
 from __future__ import annotations
 
+import builtins
+import keyword
 import re
+import unicodedata
 from fractions import Fraction
 from typing import Callable, Optional
 
 from . import expr as E
 from . import shapes as S
-from .errors import DiffError, UsageError
+from .errors import DiffError, MatcalcError, UsageError, quote
 
 TARGETS = {
     "numpy": ("import numpy as np", "np"),
@@ -37,9 +60,23 @@ TARGETS = {
     "torch": ("import torch", "torch"),
 }
 
-_BIG = 100  # the cost model's value of a symbolic dimension
+_BIG = 100          # the cost model's value of a symbolic dimension
+_INLINE_MAX = 60    # a temporary used once whose code is this short is inlined
+_CHUNK = 32         # operands of one + or * chain: Python's compiler recurses on a chain
+_DP_MAX = 40        # longer matrix chains skip the cubic dynamic programme
+_DOC_NODES = 1000   # f is shown in the docstring up to this size (tree nodes)...
+_DOC_CHARS = 200    # ...and this many characters
 
-# Helpers a generated module defines when (and only when) it uses them.
+# Names a variable's identifier must not take: Python's words, the builtins a reader
+# expects, and the module aliases the generated code uses.
+_ALIASES = frozenset({"np", "jnp", "jax", "torch"})
+_SOFT_KEYWORDS = frozenset(getattr(keyword, "softkwlist", ())) | {"_", "case", "match", "type"}
+_RESERVED = frozenset(keyword.kwlist) | _SOFT_KEYWORDS | frozenset(dir(builtins)) | _ALIASES
+
+# A reference to a temporary or a helper while the body is being generated.
+_MARK = "\x00"
+
+# Helpers a generated module defines when (and only when) its code uses them.
 _HELPERS = {
     "numpy": {
         "_softmax": "def _softmax(x):\n    e = np.exp(x - np.max(x))\n    return e / np.sum(e)\n",
@@ -51,6 +88,10 @@ _HELPERS = {
         "_commutation": "def _commutation(m, n):\n"
                         "    idx = np.arange(m * n).reshape((m, n), order='F')\n"
                         "    return np.eye(m * n)[idx.T.ravel(order='F')]\n",
+        # the numeric contract's shape, copying only a value the algebra left smaller
+        "_result": "def _result(a, shape):\n    a = np.asarray(a, dtype=float)\n"
+                   "    if a.shape != shape:\n        a = np.broadcast_to(a, shape).copy()\n"
+                   "    return a\n",
     },
     "jax": {
         "_softmax": "def _softmax(x):\n    e = jnp.exp(x - jnp.max(x))\n"
@@ -58,6 +99,9 @@ _HELPERS = {
         "_logsumexp": "def _logsumexp(x):\n    m = jnp.max(x)\n"
                       "    return m + jnp.log(jnp.sum(jnp.exp(x - m)))\n",
         "_full": "def _full(a, shape):\n    return jnp.broadcast_to(jnp.asarray(a), shape)\n",
+        "_result": "def _result(a, shape):\n    a = jnp.asarray(a)\n"
+                   "    if a.shape != shape:\n        a = jnp.broadcast_to(a, shape)\n"
+                   "    return a\n",
     },
     "torch": {
         "_softmax": "def _softmax(x):\n    return torch.softmax(x, dim=0)\n",
@@ -65,14 +109,113 @@ _HELPERS = {
         "_full": "def _full(a, shape):\n    return torch.broadcast_to("
                  "torch.as_tensor(a, dtype=torch.float64), shape)\n",
         "_t": "def _t(a):\n    return torch.as_tensor(a, dtype=torch.float64)\n",
+        "_result": "def _result(a, shape):\n    a = torch.as_tensor(a, dtype=torch.float64)\n"
+                   "    if tuple(a.shape) != shape:\n"
+                   "        a = torch.broadcast_to(a, shape).clone()\n"
+                   "    return a\n",
     },
 }
 
 
-def _fmt_num(v: Fraction) -> str:
+# ------------------------------------------------------------------ identifiers
+
+def _usable(name: object) -> bool:
+    """Does Python read ``name`` as this very identifier, one no other meaning takes?
+    (Python NFKC-normalises identifiers: ``u₁`` would silently become ``u1``.)"""
+    return (isinstance(name, str) and name.isidentifier()
+            and unicodedata.normalize("NFKC", name) == name
+            and not keyword.iskeyword(name) and name not in _RESERVED
+            and not name.startswith("_"))
+
+
+def _rename_base(name: object) -> Optional[str]:
+    """The start of a fresh identifier for a name not usable as it is (``_`` is added
+    until it is free); None if nothing of the name is an identifier."""
+    if not isinstance(name, str):
+        return None
+    name = unicodedata.normalize("NFKC", name)
+    if not name.isidentifier() or unicodedata.normalize("NFKC", name) != name:
+        return None
+    return "v" + name if name.startswith("_") else name
+
+
+def _fresh(name: object, used: set) -> str:
+    base = _rename_base(name)
+    if base is None:
+        k = 1
+        while f"v{k}" in used:
+            k += 1
+        return f"v{k}"
+    while not _usable(base) or base in used:
+        base += "_"
+    return base
+
+
+def _code_names(variables: list) -> dict:
+    """The renaming table: variable -> the identifier it has in the code. Names usable
+    as they are are kept first, so that a renamed one never takes theirs."""
+    table: dict = {}
+    used: set = set()
+    for v in variables:
+        if _usable(v.name) and v.name not in used:
+            table[v] = v.name
+            used.add(v.name)
+    for v in variables:
+        if v not in table:
+            table[v] = _fresh(v.name, used)
+            used.add(table[v])
+    return table
+
+
+def _check_function_name(name: object) -> str:
+    if not (_usable(name) and name.isascii()):
+        raise UsageError(f"bad function name {quote(name)}: use an ASCII Python identifier "
+                         "that is not a keyword, a builtin or a module alias "
+                         f"({', '.join(sorted(_ALIASES))}) and does not start with _")
+    return name
+
+
+# ---------------------------------------------------------------- code fragments
+
+def _fmt_num(v: Fraction, xp: str) -> str:
+    """A constant as a Python literal (beyond float64's range, ``np.inf``)."""
     if v.denominator == 1 and abs(v.numerator) < 10 ** 15:
         return f"{v.numerator}.0"
-    return repr(float(v))
+    f = E.to_float(v)
+    if f == float("inf"):
+        return f"{xp}.inf"
+    if f == float("-inf"):
+        return f"-{xp}.inf"
+    return repr(f)
+
+
+_ID = r"(?:[^\W\d]\w*|\x00\w+\x00)"   # an identifier, or a marker
+_ATOM = re.compile(rf"{_ID}(?:\.{_ID})*(?:\([^()]*\)|\[[^\[\]]*\])*(?:\.T)?|[0-9.]+")
+
+
+def _paren(code: str) -> str:
+    """Parenthesise unless the code is an atom (a name, a call, a literal...)."""
+    if _ATOM.fullmatch(code) or (code.startswith("(") and _balanced_outer(code)):
+        return code
+    return f"({code})"
+
+
+def _balanced_outer(code: str) -> bool:
+    depth = 0
+    for i, ch in enumerate(code):
+        depth += ch == "("
+        depth -= ch == ")"
+        if depth == 0 and i < len(code) - 1:
+            return False
+    return depth == 0
+
+
+def _sum_code(codes: list) -> str:
+    """Terms joined by + and -: a term written with a leading minus is subtracted."""
+    out = codes[0]
+    for c in codes[1:]:
+        out += f" - {c[1:]}" if c.startswith("-") else f" + {c}"
+    return out
 
 
 class _Fac:
@@ -89,26 +232,30 @@ class _Fac:
 
 
 class _Gen:
-    def __init__(self, target: str, dims: dict):
+    """Generates the body: ``lines`` of (temporary's key, code), code referring to
+    temporaries and helpers by markers only."""
+
+    def __init__(self, target: str, names: dict, dims: dict):
         if target not in TARGETS:
             raise UsageError(f"unknown code target {target!r}: use one of "
                              f"{', '.join(TARGETS)}")
         self.target = target
         self.xp = TARGETS[target][1]
+        self.names = names            # variable -> its code identifier
         self.dims = dims              # symbolic dimension -> code (e.g. "w.shape[0]")
-        self.lines: list[tuple[str, str]] = []   # (name, code)
-        self.memo: dict[E.Expr, tuple[str, bool]] = {}   # node -> (code, lazy)
-        self.helpers: set[str] = set()
-        self.counter = 0
+        self.lines: list[tuple[str, str]] = []
+        self.memo: dict = {}          # node -> (code, lazy); also ("full"|"product", ...)
+        self.literals: set[str] = set()   # the code of every numeric literal emitted
 
     # ---- small pieces
 
     def dim(self, d) -> str:
         d = S.resolve(d)
         if isinstance(d, int):
-            return str(d)
+            return str(int(d))
         if d not in self.dims:
-            raise DiffError(f"the size of dimension {d} cannot be read from the arguments")
+            raise DiffError(f"the size of dimension {quote(d)} cannot be read from the "
+                            f"arguments")
         return self.dims[d]
 
     def shape_code(self, shape) -> str:
@@ -116,88 +263,118 @@ class _Gen:
         return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
 
     def helper(self, name: str) -> str:
-        self.helpers.add(name)
-        return name
-
-    def t(self, code: str) -> str:
-        """A value torch needs as a tensor (a Python float otherwise)."""
-        if self.target == "torch" and re.fullmatch(r"-?[0-9.e+-]+", code):
-            return f"{self.helper('_t')}({code})"
-        return code
+        return _MARK + name + _MARK
 
     def assign(self, code: str) -> str:
-        self.counter += 1
-        name = f"t{self.counter}"
-        self.lines.append((name, code))
-        return name
+        key = str(len(self.lines) + 1)
+        self.lines.append((key, code))
+        return _MARK + key + _MARK
+
+    def number(self, text: str) -> str:
+        self.literals.add(text)
+        return text
+
+    def as_float(self, code: str) -> str:
+        """``code`` as a float64 value of the target (NumPy semantics from then on)."""
+        if self.target == "numpy":
+            return f"np.float64({code})"
+        if self.target == "jax":
+            return f"jnp.asarray({code}, dtype=float)"
+        return f"{self.helper('_t')}({code})"
+
+    def scalar(self, code: str) -> str:
+        """A literal as a float64 value: Python's own float arithmetic raises
+        (``2.0 ** 5000``) or turns complex (``(-8.0) ** 0.5``) where NumPy gives inf
+        or nan. Any other code is a value of the target already."""
+        return self.as_float(code) if code in self.literals else code
+
+    def t(self, code: str) -> str:
+        """A value torch needs as a tensor (a literal is fine elsewhere)."""
+        return self.scalar(code) if self.target == "torch" else code
+
+    def chunked(self, codes: list, join: Callable[[list], str]) -> str:
+        """``join(codes)``, with at most _CHUNK operands per line."""
+        while len(codes) > _CHUNK:
+            codes = [self.assign(join(codes[i:i + _CHUNK]))
+                     for i in range(0, len(codes), _CHUNK)]
+        return join(codes)
 
     # ---- values
 
     def value(self, node: E.Expr) -> tuple[str, bool]:
         """Code for the node's value and whether it is lazy (a broadcastable stand-in
-        for a scalar expansion, smaller than the node's shape)."""
+        for a scalar expansion, smaller than the node's shape).
+
+        Every node not generated yet is generated after its children (a post-order
+        walk), so ``_emit`` finds its children's code in the memo: no recursion down
+        the expression. Values nobody uses are dropped at the end."""
         hit = self.memo.get(node)
-        if hit is not None:
-            return hit
-        code, lazy, atom = self._emit(node)
-        if not atom:
-            code = self.assign(code)
-        self.memo[node] = (code, lazy)
-        return code, lazy
+        if hit is None:
+            for n in self._pending(node):
+                code, lazy, atom = self._emit(n)
+                self.memo[n] = (code if atom else self.assign(code), lazy)
+            hit = self.memo[node]
+        return hit
+
+    def _pending(self, root: E.Expr) -> list:
+        """The nodes under ``root`` not in the memo, children first."""
+        order: list = []
+        seen: set = set()
+        stack: list = [(root, False)]
+        while stack:
+            node, done = stack.pop()
+            if done:
+                order.append(node)
+            elif node not in seen and node not in self.memo:
+                seen.add(node)
+                stack.append((node, True))
+                stack.extend((a, False) for a in reversed(node.args))
+        return order
 
     def full(self, node: E.Expr) -> str:
         code, lazy = self.value(node)
         if not lazy:
             return code
         key = ("full", node)
-        hit = self.memo.get(key)  # type: ignore[arg-type]
+        hit = self.memo.get(key)
         if hit is not None:
             return hit[0]
         name = self.assign(f"{self.helper('_full')}({code}, {self.shape_code(node.shape)})")
-        self.memo[key] = (name, False)  # type: ignore[index]
+        self.memo[key] = (name, False)
         return name
+
+    def zeros(self, shape: tuple) -> str:
+        if self.target == "torch":
+            return f"torch.zeros({self.shape_code(shape)}, dtype=torch.float64)"
+        return f"{self.xp}.zeros({self.shape_code(shape)})"
 
     def _emit(self, e: E.Expr) -> tuple[str, bool, bool]:
         """(code, lazy, atom): atom means no assignment is needed."""
         xp = self.xp
         t = type(e)
         if t is E.Var:
-            return e.name, False, True
+            if e not in self.names:
+                raise DiffError(f"the variable {quote(e.name)} is not an argument")
+            return self.names[e], False, True
         if t is E.Num:
-            return _fmt_num(e.value), False, True
+            return self.number(_fmt_num(e.value, xp)), False, True
         if t is E.Size:
-            return f"float({self.dim(e.dim)})", False, True
+            return self.as_float(self.dim(e.dim)), False, True
         if t is E.Eye:
-            return f"{xp}.eye({self.dim(e.n)})", False, False
+            dtype = ", dtype=torch.float64" if self.target == "torch" else ""
+            return f"{xp}.eye({self.dim(e.n)}{dtype})", False, False
         if t is E.Expand:
             code, _ = self.value(e.arg)
             return code, True, True
-        if t in (E.Add, E.Mul):
-            if t is E.Add:  # a term -1 ⊙ y is written "- y"
-                vals = [self._term(a) for a in e.args]
-            else:
-                vals = [self.value(a) for a in e.args]
-            lazy = all(lz for _, lz in vals)
-            codes = [c for c, _ in vals]
-            if t is E.Add:
-                return _sum_code(codes), lazy, False
-            if codes[0] == "-1.0":
-                return "-" + " * ".join(_paren(c) for c in codes[1:]), lazy, False
-            head = [codes[0]] if re.fullmatch(r"-[0-9.e]+", codes[0]) else [_paren(codes[0])]
-            return " * ".join(head + [_paren(c) for c in codes[1:]]), lazy, False
+        if t is E.Add:  # a term -1 ⊙ y is written "- y"
+            vals = [self._term(a) for a in e.args]
+            code = self.chunked([c for c, _ in vals], _sum_code)
+            return code, all(lz for _, lz in vals), False
+        if t is E.Mul:
+            vals = [self.value(a) for a in e.args]
+            return self._product([c for c, _ in vals]), all(lz for _, lz in vals), False
         if t is E.Pow:
-            c = E.const_value(e.exp)
-            if c == 2 and type(e.base) is E.Call and e.base.fn == "norm2":
-                a = self.full(e.base.args[0])  # ‖v‖² = sum(v ⊙ v), no square root
-                return f"{xp}.sum({a} * {a})", False, False
-            (b, bl), (x, xl) = self.value(e.base), self.value(e.exp)
-            if c == -1:
-                return f"1.0 / {_paren(b)}", bl, False
-            if c == Fraction(1, 2):
-                return f"{xp}.sqrt({b})", bl, False
-            if c is not None and c.denominator == 1:
-                return f"{_paren(b)} ** {c.numerator}", bl, False
-            return f"{_paren(b)} ** {_paren(x)}", bl and xl, False
+            return self._power(e)
         if t is E.MatMul:
             return self._matmul(e), False, False
         if t is E.Transpose:
@@ -210,13 +387,41 @@ class _Gen:
         if t is E.Call:
             return self._call(e)
         if t is E.VecLit:
-            items = ", ".join(self.value(a)[0] for a in e.args)
+            items = [self.value(a)[0] for a in e.args]
             if self.target == "torch":
-                return f"torch.stack([{self.helper('_t')}(v) for v in ({items},)])", False, False
-            return f"{xp}.array([{items}])", False, False
+                items = [f"{self.helper('_t')}({c})" for c in items]
+                return f"torch.stack([{', '.join(items)}])", False, False
+            return f"{xp}.array([{', '.join(items)}])", False, False
         if t is E.Entry:
-            return f"{self.full(e.args[0])}[{e.index}]", False, False
+            return f"{self.full(e.args[0])}[{int(e.index)}]", False, False
         raise TypeError(f"cannot generate code for {t.__name__}")  # pragma: no cover
+
+    def _product(self, codes: list) -> str:
+        if codes[0] == "-1.0":
+            return "-" + _paren(self.chunked(codes[1:], self._join_product))
+        return self.chunked(codes, self._join_product)
+
+    def _join_product(self, codes: list) -> str:
+        # a negative literal in front needs no parentheses: -2.0 * x
+        head = codes[0] if codes[0] in self.literals else _paren(codes[0])
+        return " * ".join([head] + [_paren(c) for c in codes[1:]])
+
+    def _power(self, e: E.Expr) -> tuple[str, bool, bool]:
+        xp = self.xp
+        c = E.const_value(e.exp)
+        if c == 2 and type(e.base) is E.Call and e.base.fn == "norm2":
+            a = self.full(e.base.args[0])  # ‖v‖² = sum(v ⊙ v), no square root
+            return f"{xp}.sum({a} * {a})", False, False
+        (b, bl), (x, xl) = self.value(e.base), self.value(e.exp)
+        base = _paren(self.scalar(b))
+        if c == -1:
+            return f"1.0 / {base}", bl, False
+        if c == Fraction(1, 2):
+            return f"{xp}.sqrt({self.t(b)})", bl, False
+        if c is not None and c.denominator == 1:
+            return f"{base} ** {c.numerator}", bl, False
+        # a scalar exponent is expanded implicitly: lazy if the base is
+        return f"{base} ** {_paren(x)}", bl and (xl or e.exp.rank == 0), False
 
     def _term(self, a: E.Expr) -> tuple[str, bool]:
         if type(a) is E.Mul and E.const_value(a.args[0]) == -1:
@@ -231,22 +436,22 @@ class _Gen:
         if spec.kind == "elementwise":
             vals = [self.value(a) for a in e.args]
             lazy = all(lz for _, lz in vals)
-            a = vals[0][0]
+            a = self.t(vals[0][0])
             if fn == "sigmoid":
                 return f"0.5 * (1.0 + {xp}.tanh(0.5 * {_paren(a)}))", lazy, False
             if fn == "relu":
-                return f"{xp}.maximum({self.t(a)}, {self.t('0.0')})", lazy, False
+                return f"{xp}.maximum({a}, {self.t(self.number('0.0'))})", lazy, False
             if fn == "softplus":
                 if self.target == "torch":
-                    return f"torch.nn.functional.softplus({self.t(a)})", lazy, False
+                    return f"torch.nn.functional.softplus({a})", lazy, False
                 return f"{xp}.logaddexp(0.0, {a})", lazy, False
             if fn == "step":
                 return f"{xp}.where({_paren(a)} > 0, 1.0, 0.0)", lazy, False
             if fn in ("max", "min"):
-                b = vals[1][0]
+                b = self.t(vals[1][0])
                 name = "maximum" if fn == "max" else "minimum"
-                return f"{xp}.{name}({self.t(a)}, {self.t(b)})", lazy, False
-            return f"{xp}.{fn}({self.t(a)})", lazy, False
+                return f"{xp}.{name}({a}, {b})", lazy, False
+            return f"{xp}.{fn}({a})", lazy, False
         if fn == "tr":
             x = e.args[0]
             if type(x) is E.MatMul and len(x.args) == 2 and all(f.rank == 2 for f in x.args):
@@ -261,9 +466,8 @@ class _Gen:
                   "det": f"{xp}.linalg.det({a})", "inv": f"{xp}.linalg.inv({a})",
                   "logdet": f"{xp}.linalg.slogdet({a})[1]",
                   "diag": f"{xp}.diag({a})", "diagonal": f"{xp}.diagonal({a})",
-                  "softmax": f"{self.helper('_softmax')}({a})" if fn == "softmax" else "",
-                  "logsumexp": f"{self.helper('_logsumexp')}({a})" if fn == "logsumexp"
-                  else ""}
+                  "softmax": f"{self.helper('_softmax')}({a})",
+                  "logsumexp": f"{self.helper('_logsumexp')}({a})"}
         if fn not in simple:
             raise DiffError(f"no code generation for the function {fn}()")
         return simple[fn], False, False
@@ -298,6 +502,8 @@ class _Gen:
         n = len(facs)
         if n == 1:
             return facs[0]
+        if n > _DP_MAX:
+            return self._chain_in_order(facs)
 
         def dv(d):
             d = S.resolve(d)
@@ -315,12 +521,25 @@ class _Gen:
                         best, split[i][j] = c, k
                 cost[i][j] = best
 
-        def build(i, j):
+        def build(i, j):  # recursion depth at most _DP_MAX
             if i == j:
                 return facs[i]
             k = split[i][j]
             return self._combine(build(i, k), build(k + 1, j))
         return build(0, n - 1)
+
+    def _chain_in_order(self, facs: list) -> _Fac:
+        """A long chain, in one direction (the programme is cubic in its length):
+        right to left when it ends in a vector, else left to right."""
+        if facs[-1].form == "col":
+            out = facs[-1]
+            for f in reversed(facs[:-1]):
+                out = self._combine(f, out)
+            return out
+        out = facs[0]
+        for f in facs[1:]:
+            out = self._combine(out, f)
+        return out
 
     def _terms(self, add: E.Expr) -> list:
         """The terms of a sum factor, each as (coefficient code or None, factors)."""
@@ -340,11 +559,13 @@ class _Gen:
                 out.append((coeff, [self._factor(term)]))
         return out
 
-    def _distribute(self, add: E.Expr, other: _Fac, left: bool) -> _Fac:
-        parts = []
+    def _distribute(self, add: E.Expr, other: _Fac, left: bool) -> Optional[_Fac]:
+        """``(Σ terms) other`` (or ``other (Σ terms)``) as a sum of products; None if
+        the products are not all of one form (then the sum is computed instead)."""
+        parts, forms = [], set()
         for coeff, facs in self._terms(add):
-            chain = (facs + [other]) if left else ([other] + facs)
-            r = self._chain(chain)
+            r = self._chain((facs + [other]) if left else ([other] + facs))
+            forms.add(r.form)
             code = self._code(r)
             if coeff is None:
                 parts.append(code)
@@ -352,8 +573,11 @@ class _Gen:
                 parts.append(f"-{_paren(code)}")
             else:
                 parts.append(f"{_paren(coeff)} * {_paren(code)}")
-        code = _sum_code(parts)
-        return _Fac(f"({code})", other.form, other.rows if not left else add.shape[0],
+        if len(forms) != 1:
+            return None
+        # the form of the products, not of `other`: a row times (x - y) is a scalar
+        code = self.chunked(parts, _sum_code)
+        return _Fac(f"({code})", forms.pop(), other.rows if not left else add.shape[0],
                     other.cols if left else add.shape[1])
 
     def _combine(self, a: _Fac, b: _Fac) -> _Fac:
@@ -362,10 +586,10 @@ class _Gen:
             # a product is a value of its own: the same product in another chain (f and
             # its gradient, say) is computed once; used once, it is inlined again
             key = ("product", r.code)
-            hit = self.memo.get(key)  # type: ignore[arg-type]
+            hit = self.memo.get(key)
             if hit is None:
                 hit = (self.assign(r.code), False)
-                self.memo[key] = hit  # type: ignore[index]
+                self.memo[key] = hit
             r.code = hit[0]
         return r
 
@@ -374,9 +598,13 @@ class _Gen:
         if a.add is not None and a.code is None and b.form in ("col", "scalar") \
                 or (a.add is not None and a.code is None and b.form == "2d"
                     and S.resolve(b.cols) == 1):
-            return self._distribute(a.add, b, left=True)
+            r = self._distribute(a.add, b, left=True)
+            if r is not None:
+                return r
         if b.add is not None and b.code is None and a.form in ("row",):
-            return self._distribute(b.add, a, left=False)
+            r = self._distribute(b.add, a, left=False)
+            if r is not None:
+                return r
         x, y = self._code(a), self._code(b)
         fa, fb = a.form, b.form
         if fa == "scalar" or fb == "scalar":
@@ -436,59 +664,87 @@ def _diag_vector(t: E.Expr) -> Optional[E.Expr]:
     return None
 
 
-_ATOM = re.compile(r"[A-Za-z_][A-Za-z_0-9]*(\.[A-Za-z_][A-Za-z_0-9]*)*"
-                   r"(\([^()]*\)|\[[^\[\]]*\])*(\.T)?|[0-9.]+")
+# ------------------------------------------------- temporaries: the final pass
+
+def _refs(code: str) -> list:
+    """The markers in ``code`` (every other piece between NULs)."""
+    return code.split(_MARK)[1::2]
 
 
-def _paren(code: str) -> str:
-    """Parenthesise unless the code is an atom (a name, a call, a literal...)."""
-    if _ATOM.fullmatch(code) or (code.startswith("(") and _balanced_outer(code)):
-        return code
-    return f"({code})"
+def _live(lines: list, roots: list) -> list:
+    """Dead-code elimination: the lines the roots need, in order."""
+    needed = {r for code in roots for r in _refs(code)}
+    live = []
+    for key, code in reversed(lines):
+        if key in needed:
+            live.append((key, code))
+            needed.update(_refs(code))
+    live.reverse()
+    return live
 
 
-def _balanced_outer(code: str) -> bool:
-    depth = 0
-    for i, ch in enumerate(code):
-        depth += ch == "("
-        depth -= ch == ")"
-        if depth == 0 and i < len(code) - 1:
-            return False
-    return depth == 0
+def _is_argument(before: str, after: str) -> bool:
+    """Is a reference alone between ``(`` or ``, `` and ``,`` or ``)``?"""
+    return before.endswith(("(", ", ")) and after.startswith((",", ")"))
 
 
-def _sum_code(codes: list) -> str:
-    """Terms joined by + and -: a term written with a leading minus is subtracted."""
-    out = codes[0]
-    for c in codes[1:]:
-        out += f" - {c[1:]}" if c.startswith("-") else f" + {c}"
-    return out
+def _substitute(code: str, subst: dict) -> str:
+    """``code`` with the temporaries of ``subst`` replaced by their code."""
+    parts = code.split(_MARK)
+    for i in range(1, len(parts), 2):
+        new = subst.get(parts[i])
+        if new is None:
+            parts[i] = _MARK + parts[i] + _MARK
+            continue
+        before, after = parts[i - 1], parts[i + 1]
+        if _is_argument(before, after) and new.startswith("(") and _balanced_outer(new):
+            new = new[1:-1]  # an argument needs no parentheses of its own
+        elif after.startswith((".", "[")) and new[:1].isdigit():
+            new = f"({new})"  # 2.0.T is not Python
+        parts[i] = new
+    return "".join(parts)
 
 
-def _inline(lines: list, keep: set) -> list:
-    """Inline temporaries used once whose code is short, as a person would write it."""
-    uses: dict[str, int] = {}
-    for _, code in lines:
-        for name in re.findall(r"\bt[0-9]+\b", code):
-            uses[name] = uses.get(name, 0) + 1
-    for name in keep:
-        uses[name] = uses.get(name, 0) + 2
-    out: list = []
-    subst: dict[str, str] = {}
-    for name, code in lines:
-        # an argument alone between ( and , or ) needs no parentheses of its own
-        code = re.sub(r"(?<=[(,] )t[0-9]+\b(?=[,)])|(?<=\()t[0-9]+\b(?=[,)])",
-                      lambda m: subst.get(m.group(0), "(" + m.group(0) + ")")[1:-1]
-                      if m.group(0) in subst and subst[m.group(0)].startswith("(")
-                      and _balanced_outer(subst[m.group(0)])
-                      else subst.get(m.group(0), m.group(0)), code)
-        code = re.sub(r"\bt[0-9]+\b", lambda m: subst.get(m.group(0), m.group(0)), code)
-        if uses.get(name, 0) == 1 and len(code) <= 60:
-            subst[name] = _paren(code)
+def _resolve(code: str, names: dict, helpers: set) -> str:
+    """``code`` with every marker replaced by a final name; the helpers it uses are
+    added to ``helpers``."""
+    parts = code.split(_MARK)
+    for i in range(1, len(parts), 2):
+        ref = parts[i]
+        if ref in names:
+            parts[i] = names[ref]
+        elif ref.startswith("_"):
+            helpers.add(ref)
+        else:  # pragma: no cover (a live temporary is either kept or inlined)
+            raise AssertionError(f"temporary {ref} has no name")
+    return "".join(parts)
+
+
+def _finish(lines: list, roots: list) -> tuple[list, list, set]:
+    """Drop dead lines, inline short ones used once, name the others ``_t1, _t2...``.
+    Returns (body as (name, code), roots, helpers used)."""
+    lines = _live(lines, roots)
+    uses: dict = {}
+    for code in [c for _, c in lines] + roots:
+        for r in _refs(code):
+            uses[r] = uses.get(r, 0) + 1
+    subst: dict = {}
+    kept = []
+    for key, code in lines:
+        code = _substitute(code, subst)
+        if uses.get(key) == 1 and len(code) <= _INLINE_MAX:
+            subst[key] = _paren(code)
         else:
-            out.append((name, code))
-    return out
+            kept.append((key, code))
+    roots = [_substitute(r, subst) for r in roots]
+    names = {key: f"_t{i}" for i, (key, _) in enumerate(kept, 1)}
+    helpers: set = set()
+    body = [(names[key], _resolve(code, names, helpers)) for key, code in kept]
+    roots = [_resolve(r, names, helpers) for r in roots]
+    return body, roots, helpers
 
+
+# ------------------------------------------------------------------ the module
 
 def _arguments(d) -> list:
     seen, out = set(), []
@@ -499,85 +755,122 @@ def _arguments(d) -> list:
     return out
 
 
-def _ident(name: str) -> str:
-    return re.sub(r"\W", "_", name) or "v"
+def _dim_codes(args: list, names: dict) -> dict:
+    """Each symbolic dimension -> the code reading it from the first argument that has it."""
+    dims: dict = {}
+    for v in args:
+        for axis, dd in enumerate(v.shape):
+            dd = S.resolve(dd)
+            if not isinstance(dd, int) and dd not in dims:
+                dims[dd] = f"{names[v]}.shape[{axis}]"
+    return dims
+
+
+def _function_name(d, wrt_code: str, with_value: bool, name: object) -> str:
+    if name is not None:
+        return _check_function_name(name)
+    base = f"d2_f_d_{wrt_code}2" if d.order == 2 else f"d_f_d_{wrt_code}"
+    return f"f_and_{base}" if with_value else base
+
+
+def _expression_text(e: E.Expr) -> str:
+    """``e`` as the docstring shows it: cut short, or described if large."""
+    from .printing.text import to_unicode
+    if E.tree_size(e) > _DOC_NODES:
+        return f"(an expression of {E.count_nodes(e):,} distinct nodes)"
+    try:
+        text = to_unicode(e)
+    except MatcalcError:
+        return "(an expression too large to print)"
+    return text if len(text) <= _DOC_CHARS else text[:_DOC_CHARS - 1] + "…"
+
+
+def _docstring(d, names: dict, out_shape: tuple) -> str:
+    w = d.wrt.name
+    what = f"∂²f/∂{w}²" if d.order == 2 else f"∂f/∂{w}"
+    doc = f"{what} of f = {_expression_text(d.f)}; shape {S.shape_str(out_shape)}."
+    for v, code in names.items():
+        if code != v.name:
+            doc += f" Parameter {code} is the variable {v.name}."
+    return doc
+
+
+def _kronecker(d, target: str) -> Optional[list]:
+    """The Kronecker terms of a differential (None for another kind), or DiffError."""
+    if d.kind != "differential":
+        return None
+    from .diff import kronecker_terms, tangent_of
+    kron = kronecker_terms(d.expr, tangent_of(d.wrt))
+    if kron is None or target != "numpy":
+        raise DiffError(
+            f"no {target} code for d{d.wrt.name}: this derivative is a differential "
+            + ("with no Kronecker form" if kron is None else "(Kronecker code is NumPy "
+               "only)") + "; evaluate it with Derivative.evaluate")
+    return kron
+
+
+def _result_code(g: _Gen, d, kron: Optional[list], out_shape: tuple) -> str:
+    if d.kind == "zero":
+        return g.zeros(out_shape) if out_shape else g.number("0.0")
+    if kron is not None:
+        return _kronecker_code(g, d, kron, out_shape)
+    result = g.full(d.expr)
+    if not S.unify_shapes(d.expr.shape, out_shape):
+        result = f"{g.xp}.reshape({result}, {g.shape_code(out_shape)})"
+    return result
 
 
 def to_code(d, target: str = "numpy", with_value: bool = False,
             name: Optional[str] = None) -> str:
     """The source of a Python module defining one function computing ``d``.
 
-    The function takes the variables of ``f`` (in order of appearance) and returns
-    the derivative with the shape ``f.shape + wrt.shape``; with ``with_value`` it
-    returns ``(f, derivative)``, sharing the work between the two. A derivative of
-    kind ``"differential"`` is built from its Kronecker form (NumPy only), else
-    :class:`DiffError`."""
+    The function takes the variables of ``f`` (in order of appearance; a name Python
+    cannot use as it is is renamed, and the docstring says so) and returns the
+    derivative with the shape ``f.shape + wrt.shape``; with ``with_value`` it returns
+    ``(f, derivative)``, sharing the work between the two. ``name`` (an ASCII
+    identifier, not a keyword or builtin, not starting with ``_``) names the
+    function, else :class:`UsageError`. A derivative of kind ``"differential"`` is
+    built from its Kronecker form (NumPy only), else :class:`DiffError`."""
     return _source(d, target, with_value, name)[0]
 
 
-def _source(d, target: str, with_value: bool, name: Optional[str]) -> tuple[str, str]:
+def _source(d, target: str, with_value: bool, name: object) -> tuple[str, str]:
     if target not in TARGETS:
         raise UsageError(f"unknown code target {target!r}: use one of {', '.join(TARGETS)}")
-    kron = None
-    if d.kind == "differential":
-        from .diff import kronecker_terms, tangent_of
-        kron = kronecker_terms(d.expr, tangent_of(d.wrt))
-        if kron is None or target != "numpy":
-            raise DiffError(
-                f"no {target} code for d{d.wrt.name}: this derivative is a differential "
-                + ("with no Kronecker form" if kron is None else "(Kronecker code is NumPy "
-                   "only)") + "; evaluate it with Derivative.evaluate")
+    kron = _kronecker(d, target)
     args = _arguments(d)
-    dims: dict = {}
-    for v in args:
-        for axis, dd in enumerate(v.shape):
-            dd = S.resolve(dd)
-            if not isinstance(dd, int) and dd not in dims:
-                dims[dd] = f"{v.name}.shape[{axis}]"
-    g = _Gen(target, dims)
-    xp = g.xp
-    wname = _ident(d.wrt.name)
-    if name is None:
-        base = f"d2_f_d_{wname}2" if d.order == 2 else f"d_f_d_{wname}"
-        name = f"f_and_{base}" if with_value else base
+    names = _code_names(args)
+    fname = _function_name(d, names[d.wrt], with_value, name)
+    g = _Gen(target, names, _dim_codes(args, names))
     out_shape = tuple(d.f_shape) + tuple(d.wrt.shape)
-    if d.kind == "zero":
-        result = f"{xp}.zeros({g.shape_code(out_shape)})" if out_shape else "0.0"
-    elif kron is not None:
-        result = _kronecker_code(g, d, kron, out_shape)
-    else:
-        result = g.full(d.expr)
-        if not S.unify_shapes(d.expr.shape, out_shape):
-            result = f"{xp}.reshape({result}, {g.shape_code(out_shape)})"
-    fval = g.full(d.f) if with_value else None
-    keep = {result, fval} - {None}
-    body = _inline(g.lines, {k for k in keep if re.fullmatch(r"t[0-9]+", k)})
+    roots = [_returned(g, _result_code(g, d, kron, out_shape), out_shape)]
+    if with_value:
+        roots.insert(0, _returned(g, g.full(d.f), d.f.shape))
+    body, roots, helpers = _finish(g.lines, roots)
+
     conv = {"numpy": "np.asarray({0}, dtype=float)", "jax": "jnp.asarray({0})",
             "torch": "torch.as_tensor({0}, dtype=torch.float64)"}[target]
     lines = [TARGETS[target][0], ""]
-    for h in sorted(g.helpers):
+    for h in sorted(helpers):
         lines += [_HELPERS[target][h], ""]
-    sig = ", ".join(v.name for v in args)
-    lines.append(f"def {name}({sig}):")
-    what = f"∂²f/∂{d.wrt.name}²" if d.order == 2 else f"∂f/∂{d.wrt.name}"
-    lines.append(f'    """{what} of f = {d.f}; shape '
-                 f'{S.shape_str(out_shape)}."""')
-    for v in args:
-        lines.append(f"    {v.name} = {conv.format(v.name)}")
-    for n, code in body:
-        lines.append(f"    {n} = {code}")
-    ret = conv.format(result)
-    if with_value:
-        lines.append(f"    return {conv.format(fval)}, {ret}")
-    else:
-        lines.append(f"    return {ret}")
-    return "\n".join(lines) + "\n", name
+    params = [names[v] for v in args]
+    lines.append(f"def {fname}({', '.join(params)}):")
+    lines.append("    " + repr(_docstring(d, names, out_shape)))
+    lines += [f"    {p} = {conv.format(p)}" for p in params]
+    lines += [f"    {n} = {code}" for n, code in body]
+    lines.append(f"    return {', '.join(roots)}")
+    return "\n".join(lines) + "\n", fname
 
 
-def _kronecker_code(g: "_Gen", d, terms: list, out_shape: tuple) -> str:
+def _returned(g: _Gen, code: str, shape: tuple) -> str:
+    """A returned value, converted to the target's float array of ``shape``."""
+    return f"{g.helper('_result')}({code}, {g.shape_code(shape)})"
+
+
+def _kronecker_code(g: _Gen, d, terms: list, out_shape: tuple) -> str:
     """∂vec(f)/∂vec(V) = Σ c (Sᵀ ⊗ P) [K], then reshaped (column-major, as vec is) to
     the numeric contract's ``f.shape + V.shape``."""
-    v = d.wrt.name
+    v = g.names[d.wrt]
     size = g.assign(f"{v}.size")
     parts = []
     for coeff, right, left, transposed in terms:
@@ -599,7 +892,7 @@ def _kronecker_code(g: "_Gen", d, terms: list, out_shape: tuple) -> str:
         if coeff is not None:
             term = f"{g.full(coeff)} * {term}"
         parts.append(term)
-    jac = g.assign(" + ".join(parts))
+    jac = g.assign(g.chunked(parts, " + ".join))
     return g.assign(f"np.reshape({jac}, {g.shape_code(out_shape)}, order='F')")
 
 
