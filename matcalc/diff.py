@@ -18,14 +18,12 @@
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Mapping, Optional
-
-import numpy as np
+from dataclasses import dataclass
+from typing import Optional
 
 from . import expr as E
 from . import shapes as S
-from .errors import DiffError, MatcalcError
+from .errors import DiffError
 from .rules import RULES, rule_for
 
 

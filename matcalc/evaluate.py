@@ -13,7 +13,7 @@ import numpy as np
 from . import expr as E
 from . import limits
 from . import shapes as S
-from .errors import EvalError, ShapeError, UsageError, quote
+from .errors import EvalError, ShapeError, UsageError
 
 
 def bind_dims(variables, values: Mapping[str, object]) -> tuple[dict, dict]:

@@ -8,7 +8,7 @@ them together is written once, in :mod:`matcalc.diff`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable
 
 from . import expr as E
 from . import shapes as S

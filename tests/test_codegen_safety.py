@@ -9,7 +9,6 @@ their source is compiled, not run.
 import ast
 import os
 import sys
-import threading
 
 import numpy as np
 import pytest
@@ -24,6 +23,7 @@ from matcalc.errors import MatcalcError, UsageError, quote
 
 sys.path.insert(0, os.path.dirname(__file__))
 import oracle  # noqa: E402
+from threads import on_a_small_stack  # noqa: E402
 from test_golden import CASES as GOLDEN  # noqa: E402
 
 TARGETS = ("numpy", "jax", "torch")
@@ -360,34 +360,13 @@ def _deep(n: int) -> str:
     return "sin(" * n + "x" + ")" * n
 
 
-def _on_a_small_stack(work) -> None:
-    """Run ``work()`` in a thread with a 2 MB C stack, where a deep recursion (in
-    matcalc, or in Python's compiler on deeply nested code) would crash."""
-    errors: list = []
-
-    def run():
-        try:
-            work()
-        except BaseException as err:  # noqa: BLE001 - re-raised below
-            errors.append(err)
-    previous = threading.stack_size(2 * 1024 * 1024)
-    try:
-        thread = threading.Thread(target=run)
-        thread.start()
-        thread.join()
-    finally:
-        threading.stack_size(previous)
-    if errors:
-        raise errors[0]
-
-
 def test_ten_thousand_deep_expression():
     """A 10,000-deep f (and its value) at the default recursion limit: generated
     without recursion, and compiled (inlining keeps the nesting shallow)."""
     assert sys.getrecursionlimit() < 10000  # recursion could not do it
     d = matcalc.diff("y * sum(" + _deep(10000) + ")", "y", shapes={"y": ()})
     assert d.f.depth > 10000
-    _on_a_small_stack(lambda: (_compiles_everywhere(d, with_value=True),
+    on_a_small_stack(lambda: (_compiles_everywhere(d, with_value=True),
                                _agree(d, with_value=True)))
 
 
@@ -400,7 +379,7 @@ def test_deep_derivative_a_product_of_thousands_of_factors():
         chain.append(E.call("sin", chain[-1]))
     grad = E.mul(*[E.call("cos", a) for a in chain[:-1]])
     d = Derivative(E.call("sum", chain[-1]), x, "gradient", grad)
-    _on_a_small_stack(lambda: (_compiles_everywhere(d, with_value=True),
+    on_a_small_stack(lambda: (_compiles_everywhere(d, with_value=True),
                                _agree(d, with_value=True)))
 
 

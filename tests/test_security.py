@@ -20,6 +20,7 @@ import sympy as sp
 import matcalc
 from matcalc import LimitError, MatcalcError, expr as E, limits
 from matcalc.errors import BridgeError, EvalError, ParseError, ShapeError, UsageError
+from threads import on_a_small_stack
 
 HOSTILE = [
     'x"""; open("SENTINEL", "w"); """',
@@ -159,27 +160,6 @@ def test_import_leaves_the_recursion_limit_alone():
 DEEP = "sin(" * 10000 + "x" + ")" * 10000
 
 
-def _in_small_thread(fn, stack=2 * 1024 * 1024):
-    """Run ``fn`` in a thread with a small C stack (where a deep recursion segfaults)."""
-    box: dict = {}
-
-    def run():
-        try:
-            box["value"] = fn()
-        except BaseException as err:  # noqa: BLE001 - handed to the test
-            box["error"] = err
-    old = threading.stack_size(stack)
-    try:
-        t = threading.Thread(target=run)
-        t.start()
-        t.join()
-    finally:
-        threading.stack_size(old)
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
-
-
 def test_a_10000_deep_expression_works_at_the_default_recursion_limit():
     """Parse, print, derive, evaluate, in a thread with a 2 MiB stack. (The Jacobian of
     the 10,000-deep chain itself takes minutes: the chain rule re-flattens a product
@@ -194,7 +174,7 @@ def test_a_10000_deep_expression_works_at_the_default_recursion_limit():
         chain = matcalc.diff("sin(" * 1000 + "x" + ")" * 1000, "x")
         jac = chain.evaluate({"x": np.full(3, 0.1)})
         return text, value, jac
-    text, value, jac = _in_small_thread(work)
+    text, value, jac = on_a_small_stack(work)
     assert text.count("sin") >= 40000
     assert value.shape == () and np.isfinite(value)
     assert jac.shape == (3, 3) and np.all(np.isfinite(jac))
@@ -208,7 +188,7 @@ def test_a_10000_deep_expression_works_at_the_default_recursion_limit():
 def test_sympy_is_not_given_what_it_cannot_handle():
     e = matcalc.parse(DEEP)
     with pytest.raises(BridgeError, match="nested"):
-        _in_small_thread(e.to_sympy)
+        on_a_small_stack(e.to_sympy)
 
 
 def test_copy_and_pickle_of_a_deep_expression():
