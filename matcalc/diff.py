@@ -312,6 +312,12 @@ def kronecker_terms(df: E.Expr, dv: E.Expr) -> Optional[list]:
             return None
         left = E.matmul(*chain[:i]) if i else None
         right = E.transpose(E.matmul(*chain[i + 1:])) if i + 1 < len(chain) else None
+        for side in (left, right):
+            if side is not None and side.rank == 0:
+                # a 1×1 factor (sizes declared or inferred 1) is a scalar: a coefficient
+                coeff = side if coeff is None else E.mul(coeff, side)
+        left = None if left is None or left.rank == 0 else left
+        right = None if right is None or right.rank == 0 else right
         out.append((coeff, right, left, transposed and dv.rank == 2))
     return out
 

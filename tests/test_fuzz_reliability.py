@@ -17,7 +17,7 @@ import io
 import sys
 
 import numpy as np
-from hypothesis import HealthCheck, given, note, settings
+from hypothesis import HealthCheck, example, given, note, settings
 from hypothesis import strategies as st
 
 import matcalc
@@ -113,6 +113,7 @@ def test_api_on_token_soup(text, dialect, seed):
 
 @FUZZ
 @given(expressions(), st.sampled_from(["default", "matlab"]), st.integers(0, 2**16))
+@example("A + x @ A", "default", 0)   # found by the nightly run: a 1×1 Kronecker factor
 def test_api_on_expressions(text, dialect, seed):
     note(f"text: {text!r}")
     api_run(text, dialect, seed)
