@@ -17,7 +17,7 @@ import zipfile
 from typing import Sequence
 
 from . import limits
-from .errors import DiffError, LimitError, MatcalcError, UsageError, one_line, quote
+from .errors import LimitError, MatcalcError, UsageError, one_line, quote
 
 EXAMPLES = """examples:
   matcalc parse "W@x + b"
@@ -350,40 +350,24 @@ def _cmd_diff(args, out: _Output) -> int:
     shapes = S.normalize_shapes(declared)
     shapes.update((v.name, v.shape) for v in named)
     for wrt in args.wrt:
-        _check_wrt(wrt, e, shapes, named)
+        _check_wrt(wrt, e, shapes)
     derivs = [diff(e, wrt, shapes, order=args.order, simplify=_simplify_option(args))
               for wrt in args.wrt]
     _show(derivs, args, out)
     return _verify(derivs, dims, args, out) if dims else 0
 
 
-def _check_wrt(name: str, e, shapes: dict, named: list) -> None:
-    """A clear message when --wrt does not name a variable of the expression or of a
-    --shape declaration."""
-    from . import expr as E
+def _check_wrt(name: str, e, shapes: dict) -> None:
+    """--wrt names a variable of the expression or of a --shape declaration: the
+    option's own checks here, what the name is in derivative.find_wrt."""
+    from .derivative import find_wrt
     from .shapes import MAX_NAME, NAME_RE
     if not name.strip():
         raise UsageError("--wrt is empty: give the name of a variable, e.g. --wrt x")
     if len(name) > MAX_NAME or not NAME_RE.fullmatch(name):
         raise UsageError(f"bad --wrt {quote(name)}: a variable's name is a letter followed "
                          f"by letters, digits or _")
-    if name in shapes:
-        return
-    for v, shape in shapes.items():
-        if name in shape:
-            what = "the length" if len(shape) == 1 else \
-                "the number of rows" if shape[0] == name else "the number of columns"
-            raise DiffError(f"{name} is a dimension ({what} of {v}), not a variable: "
-                            f"differentiate by a variable")
-    if name in E.dims_of(e):
-        raise DiffError(f"{name} is a dimension of the expression, not a variable: "
-                        f"differentiate by a variable")
-    # in the order of the text, then the variables the algebra removed
-    names = list(dict.fromkeys(v.name for v in E.variables(e) + list(named)))
-    listed = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
-    has = f"its variables are {listed}" if names else "it has no variable"
-    raise DiffError(f"{name} is not a variable of the expression ({has}); to get a zero "
-                    f"derivative by it, declare its shape, e.g. --shape {name}=n")
+    find_wrt(e, name, shapes, declare=lambda n: f"--shape {n}=n")
 
 
 def _simplify_option(args):

@@ -8,7 +8,7 @@ import numpy as np
 from . import expr as E
 from . import shapes as S
 from .diff import Step, _NoMatrixForm, adjoint, differential, jacobian, tangent_of
-from .errors import DiffError, MatcalcError, UsageError, quote
+from .errors import DiffError, ShapeError, UsageError, quote
 from .evaluate import Evaluator, bind_dims, check_size, concrete
 from .simplify import simplify as _simplify
 
@@ -254,10 +254,10 @@ class Derivative:
         return to_sympy(self.expr)
 
     def verify(self, dims=(2, 3), numeric: bool = True, symbolic: bool = True,
-               budget: float = 0.9):
+               budget: Optional[float] = None):
         """Prove the derivative with SymPy on small sizes (each instantiation within
-        ``budget`` seconds, else "unproven") and check it numerically; returns a
-        :class:`matcalc.verify.Report` with one entry per check."""
+        ``budget`` seconds, limits.verify_seconds unless given, else "unproven") and
+        check it numerically; returns a :class:`matcalc.verify.Report`."""
         from .verify import verify
         return verify(self, dims=dims, numeric=numeric, symbolic=symbolic, budget=budget)
 
@@ -287,7 +287,15 @@ class Derivative:
         return out.reshape(out_shape)
 
 
-def _find_wrt(f: E.Expr, wrt, shapes) -> E.Expr:
+def _python_declaration(name: str) -> str:
+    return f"shapes={{{name!r}: ('n',)}}"
+
+
+def find_wrt(f: E.Expr, wrt, shapes=None, declare=_python_declaration) -> E.Expr:
+    """The variable ``wrt`` names: one of ``f``'s, or one declared in ``shapes`` (its
+    derivative is zero). Otherwise a DiffError that says what the name is (a
+    dimension of a variable, or nothing) and how to declare it (``declare(name)``:
+    Python's ``shapes=`` here, ``--shape`` on the command line)."""
     if isinstance(wrt, E.Expr):
         if type(wrt) is not E.Var or wrt.tangent:
             raise DiffError(f"can only differentiate by a variable, not {quote(wrt)}")
@@ -305,16 +313,21 @@ def _find_wrt(f: E.Expr, wrt, shapes) -> E.Expr:
     if not S.NAME_RE.fullmatch(wrt):
         raise DiffError(f"{quote(wrt)} is not a variable name: use a letter followed by "
                         f"letters, digits or _")
+    shapes = {**declared, **{v.name: v.shape for v in variables}}
+    for name, shape in shapes.items():
+        if wrt in shape:
+            what = "the length" if len(shape) == 1 else \
+                "the number of rows" if shape[0] == wrt else "the number of columns"
+            raise DiffError(f"{wrt} is a dimension ({what} of {name}), not a variable: "
+                            f"differentiate by a variable")
     if wrt in E.dims_of(f):
-        raise DiffError(f"{wrt} is a dimension (a size), not a variable: differentiate by "
-                        f"one of {_names(variables)}")
-    raise DiffError(f"{wrt} does not occur in the expression (its variables: "
-                    f"{_names(variables)}) and has no declared shape (declare it, e.g. "
-                    f"shapes={{{wrt!r}: ('n',)}}, to get a zero derivative)")
-
-
-def _names(variables) -> str:
-    return ", ".join(v.name for v in variables) or "none"
+        raise DiffError(f"{wrt} is a dimension of the expression, not a variable: "
+                        f"differentiate by a variable")
+    names = [v.name for v in variables]
+    listed = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+    has = f"its variables are {listed}" if names else "it has no variable"
+    raise DiffError(f"{wrt} is not a variable of the expression ({has}); to get a zero "
+                    f"derivative by it, declare its shape, e.g. {declare(wrt)}")
 
 
 def _first_order(f: E.Expr, v: E.Expr, simplify: bool) -> Derivative:
@@ -332,9 +345,10 @@ def _first_order(f: E.Expr, v: E.Expr, simplify: bool) -> Derivative:
             return Derivative(f, v, "gradient", tidy(adjoint(df, dv, E.ONE)), steps=steps)
         if v.rank == 1 and (f.rank == 1 or S.resolve(f.shape[0]) == 1):
             return Derivative(f, v, "jacobian", tidy(jacobian(df, dv)), steps=steps)
-    except (_NoMatrixForm, MatcalcError):
+    except (_NoMatrixForm, ShapeError, DiffError):
         # No matrix form through some node; or sizes declared 1, where a 1×1 product
         # is a scalar and the matrix assembly does not fit: the differential is exact.
+        # (A LimitError is not caught: a budget is a budget.)
         pass
     return Derivative(f, v, "differential", tidy(df), steps=steps)
 
@@ -361,7 +375,7 @@ def diff(expr: Union[str, E.Expr], wrt: Union[str, E.Expr], shapes=None, order: 
     if simplify == "sympy":  # the rule-based pass, then SymPy's on scalar results
         from .sympy_bridge import simplify_derivative
         return simplify_derivative(diff(f, wrt, shapes, order, dialect, simplify=True))
-    v = _find_wrt(f, wrt, shapes)
+    v = find_wrt(f, wrt, shapes)
     first = _first_order(f, v, simplify)
     if order == 1:
         return first

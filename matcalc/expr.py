@@ -326,7 +326,7 @@ def as_fraction(value) -> Fraction:
     if isinstance(value, float):
         if value != value or abs(value) == float("inf"):
             raise UsageError(f"a constant must be finite, not {value!r}")
-        return Fraction(value)
+        return Fraction(str(value))  # 0.1 is 1/10, as written, not the nearest binary
     raise UsageError(f"a constant must be a number, not {type(value).__name__}")
 
 
@@ -840,7 +840,6 @@ def entry(x: Expr, i: int) -> Expr:
 
 ZERO = num(0)
 ONE = num(1)
-
 
 
 # ------------------------------------------------------------------- traversal

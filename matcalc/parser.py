@@ -211,9 +211,8 @@ def _number(tok) -> Fraction:
     text = str(tok)
     lim = limits.current()
     if len(text) > lim.max_number_chars:
-        raise LimitError(f"the number {text[:20]}... has {len(text):,} characters; the "
-                         f"limit is {lim.max_number_chars} (limits.max_number_chars)",
-                         _pos(tok))
+        raise LimitError(f"the number {text[:20]}... has {len(text):,} characters; at most "
+                         f"{lim.max_number_chars} (limits.max_number_chars)", _pos(tok))
     mantissa, _, exponent = text.lower().partition("e")
     if exponent and abs(int(exponent)) > 400 + len(mantissa):
         value = None  # 1e999999999: do not build a 10^999999999 to find out
@@ -224,7 +223,7 @@ def _number(tok) -> Fraction:
             raise LimitError(f"the number {text} is too small to be told from 0 "
                              f"(write 0)", _pos(tok))
         raise LimitError(f"the number {text} is beyond float64's range (at most "
-                         f"{lim.max_number:.4g})", _pos(tok))
+                         f"{lim.max_number:.4g}, limits.max_number)", _pos(tok))
     return value
 
 
@@ -314,7 +313,6 @@ def _call(name_tok, args):
 def _parser():
     from lark import Lark
     t = _lark_transformer()
-    # cache=True keeps the LALR tables in a temp file: the CLI starts ~0.1 s faster
     # No cache=True: Lark's cache is a pickle in the shared temp directory, and loading
     # a pickle someone else planted there runs their code. Building the tables from
     # the packaged grammar costs about 20 ms, once per process.

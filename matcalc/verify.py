@@ -28,9 +28,9 @@ from typing import Optional, Sequence
 import numpy as np
 
 from . import expr as E
+from . import limits
 from . import shapes as S
 from .diff import tangent_of
-from . import limits
 from .errors import EvalError, UsageError, quote
 from .limits import run_with_deadline
 
@@ -284,12 +284,6 @@ def explicit_var(v: E.Expr, dims: dict):
 
 # ------------------------------------------------------------------- proving zero
 
-def _with_budget(fn, seconds: float):
-    """``fn()`` within a wall-clock budget; None if it ran out. Works in any thread and
-    leaves signal handlers alone (see :func:`matcalc.limits.run_with_deadline`)."""
-    return run_with_deadline(fn, seconds)
-
-
 def _probe(d, rng):
     """The value of ``d`` at a random rational point (exact where possible)."""
     import sympy as sp
@@ -334,7 +328,7 @@ def _is_zero(diff_expr, budget: float) -> Optional[bool]:
             return True
     except sp.PolynomialError:
         pass
-    r = _with_budget(lambda: sp.simplify(d), budget)
+    r = run_with_deadline(lambda: sp.simplify(d), budget)
     if r is not None and r == 0:
         return True
     return None
@@ -397,15 +391,17 @@ def _dimnames(d) -> list:
     return out
 
 
-def symbolic_check(d, inst: dict, budget: float = 0.9) -> Check:
+def symbolic_check(d, inst: dict, budget: Optional[float] = None) -> Check:
     """Prove ``d`` entry by entry with all dimensions fixed by ``inst``, within
-    ``budget`` seconds; past it the check is "unproven", never a false "holds"."""
+    ``budget`` seconds (limits.verify_seconds unless given); past it the check is
+    "unproven", never a false "holds"."""
+    budget = _check_budget(budget)
     name = "symbolic" + (f" ({', '.join(f'{k}={v}' for k, v in inst.items())})"
                          if inst else "")
     import sympy  # noqa: F401 - imported before the deadline starts (see run_with_deadline)
     t0 = time.perf_counter()
     try:
-        out = _with_budget(lambda: _symbolic_check(d, inst, name, budget), budget)
+        out = run_with_deadline(lambda: _symbolic_check(d, inst, name, budget), budget)
     except (RecursionError, MemoryError, ArithmeticError, LookupError, TypeError,
             ValueError, NotImplementedError) as err:
         # SymPy could not handle it (too deep, too large, an unsupported case): the
@@ -587,6 +583,15 @@ def _check_dims(dims) -> tuple:
     return tuple(int(k) for k in dims)
 
 
+def _check_budget(budget) -> float:
+    """Seconds for one symbolic proof: ``budget``, or limits.verify_seconds."""
+    if budget is None:
+        return limits.current().verify_seconds
+    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not budget > 0:
+        raise UsageError(f"budget must be a positive number of seconds, not {quote(budget)}")
+    return float(budget)
+
+
 def _finite_differences(target: E.Expr, vals: dict, name: str, fshape: tuple) -> np.ndarray:
     """Central differences of ``target`` by the variable ``name`` at ``vals``."""
     from .evaluate import evaluate
@@ -605,12 +610,11 @@ def _finite_differences(target: E.Expr, vals: dict, name: str, fshape: tuple) ->
 
 
 def verify(d, dims: Sequence[int] = (2, 3), numeric: bool = True, symbolic: bool = True,
-           budget: float = 0.9) -> Report:
+           budget: Optional[float] = None) -> Report:
     """Check a Derivative: one symbolic proof per instantiation of the dimensions, then
     finite differences. Returns a :class:`Report` (``bool(report)`` is whether all hold)."""
     dims = _check_dims(dims)
-    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not budget > 0:
-        raise UsageError(f"budget must be a positive number of seconds, not {quote(budget)}")
+    budget = _check_budget(budget)
     report = Report()
     names = _dimnames(d)
     insts = _instantiations(names, dims)
