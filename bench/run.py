@@ -27,7 +27,7 @@ sys.path.insert(0, ROOT)
 import numpy as np  # noqa: E402
 
 import matcalc  # noqa: E402
-from matcalc import expr as E  # noqa: E402
+from matcalc.core import expr as E  # noqa: E402
 
 
 class Timeout(Exception):
@@ -238,7 +238,7 @@ def bench_scaling(ks, reps: int, cap: float, sympy_max_k: int, rows: list) -> No
         t_mc = median_time(lambda: matcalc.diff(f, "x"), reps)
         d = matcalc.diff(f, "x")
         size = E.count_nodes(d.expr)
-        t_code = median_time(lambda: matcalc.codegen.to_code(d), reps)
+        t_code = median_time(lambda: matcalc.backends.codegen.to_code(d), reps)
         sp_cell = "skipped (k > %d)" % sympy_max_k
         if k <= sympy_max_k:
             try:
@@ -423,7 +423,7 @@ def write_report(path, args, derive, drows, notes, srows, crows, cli, plot) -> N
         lines += ["SymPy's wrong answers:", ""] + [f"- `{n}`" for n in notes] + [""]
     lines += [
         "## 2. Scaling: k-layer network `sum(tanh(W_k @ ... tanh(W_1 @ x)))` by x", "",
-        "DAG size is `matcalc.expr.count_nodes` of the gradient; the tree size counts "
+        "DAG size is `matcalc.core.expr.count_nodes` of the gradient; the tree size counts "
         "shared sub-expressions each time they occur (what a printer without sharing "
         "would show). SymPy (`ElementwiseApplyFunction(tanh, W @ h)`, "
         f"`OneMatrix(1, n) @ h`) is tried up to k = {args.sympy_max_k} with a "

@@ -3,12 +3,12 @@
 from . import limits
 from .errors import (DiffError, EvalError, LimitError, MatcalcError, ParseError, ShapeError,
                      UsageError)
-from .expr import Expr
+from .core.expr import Expr
 from .parser import parse
-from .evaluate import evaluate
-from .derivative import Derivative, diff
-from .codegen import lambdify
-from .sympy_bridge import from_sympy
+from .backends.numeric import evaluate
+from .calculus.derivative import Derivative, diff
+from .backends.codegen import lambdify
+from .backends.sympy_bridge import from_sympy
 
 __version__ = "0.1.0"
 

@@ -303,10 +303,10 @@ def _limit_value(name: str, text: str):
 # ---------------------------------------------------------------- the commands
 
 def _cmd_parse(args, out: _Output) -> int:
-    from . import expr as E
+    from .core import expr as E
     from .parser import parse
     from .printing.text import to_text, to_unicode
-    from .shapes import describe
+    from .core.shapes import describe
     e = parse(_expression(args.expression), _shapes(args.shape), args.dialect)
     out.print(to_text(e) if args.ascii else to_unicode(e))
     for v in E.variables(e):
@@ -317,7 +317,7 @@ def _cmd_parse(args, out: _Output) -> int:
 
 def _cmd_eval(args, out: _Output) -> int:
     import numpy as np
-    from .evaluate import evaluate
+    from .backends.numeric import evaluate
     from .parser import parse_with_variables
     text, shapes = _expression(args.expression), _shapes(args.shape)
     values = {}
@@ -336,8 +336,8 @@ def _cmd_eval(args, out: _Output) -> int:
 
 
 def _cmd_diff(args, out: _Output) -> int:
-    from . import shapes as S
-    from .derivative import diff
+    from .core import shapes as S
+    from .calculus.derivative import diff
     from .parser import parse_with_variables
     # every option is checked before anything is computed or printed
     if args.document and args.format != "latex":
@@ -360,8 +360,8 @@ def _cmd_diff(args, out: _Output) -> int:
 def _check_wrt(name: str, e, shapes: dict) -> None:
     """--wrt names a variable of the expression or of a --shape declaration: the
     option's own checks here, what the name is in derivative.find_wrt."""
-    from .derivative import find_wrt
-    from .shapes import MAX_NAME, NAME_RE
+    from .calculus.derivative import find_wrt
+    from .core.shapes import MAX_NAME, NAME_RE
     if not name.strip():
         raise UsageError("--wrt is empty: give the name of a variable, e.g. --wrt x")
     if len(name) > MAX_NAME or not NAME_RE.fullmatch(name):

@@ -15,11 +15,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Mapping
 
-from . import expr as E
+from .core import expr as E
 from . import limits
-from . import shapes as S
+from .core import shapes as S
 from .errors import LimitError, MatcalcError, ParseError, ShapeError, UsageError, quote
-from .functions import ALIASES, CONSTANTS, FUNCTIONS, SUGAR
+from .ops.table import ALIASES, CONSTANTS, FUNCTIONS, SUGAR
 
 DIALECTS = ("default", "matlab")
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 import matcalc
-from matcalc import expr as E
+from matcalc.core import expr as E
 from matcalc.parser import parse
 
 SIZES = [3, 2, 4, 5, 6, 7]

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import matcalc
-from matcalc import expr as E
+from matcalc.core import expr as E
 from matcalc.cli import main
 from matcalc.errors import DiffError, UsageError
 
@@ -97,7 +97,7 @@ def test_shared_subexpressions_computed_once():
     src = matcalc.diff("sum(log(1 + exp(-y * (X@w))))", "w").to_code()
     assert src.count("np.exp(") == 1
     d = matcalc.diff("norm2(A@x - y)^2", "x")
-    src = matcalc.codegen.to_code(d, with_value=True)
+    src = matcalc.backends.codegen.to_code(d, with_value=True)
     body = src.split('"""')[-1]
     assert body.count("A @ x") == 1 and "sqrt" not in body
 

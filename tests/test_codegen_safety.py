@@ -15,10 +15,10 @@ import pytest
 import sympy as sp
 
 import matcalc
-from matcalc import codegen
-from matcalc import expr as E
+from matcalc.backends import codegen
+from matcalc.core import expr as E
 from matcalc.cli import main
-from matcalc.derivative import Derivative
+from matcalc.calculus.derivative import Derivative
 from matcalc.errors import MatcalcError, UsageError, quote
 
 sys.path.insert(0, os.path.dirname(__file__))

@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from matcalc import EvalError, Expr, MatcalcError, evaluate, parse
-from matcalc import expr as E
-from matcalc.functions import ALIASES, CONSTANTS, FUNCTIONS, SUGAR
+from matcalc.core import expr as E
+from matcalc.ops.table import ALIASES, CONSTANTS, FUNCTIONS, SUGAR
 
 NAMES = ["a", "b", "x", "y", "z", "n", "m", "A", "B", "W", "X", "alpha", "α", "λ", "x1",
          "W_2", "Sigma", "foo", "e", "T"]

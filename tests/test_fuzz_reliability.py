@@ -21,9 +21,10 @@ from hypothesis import HealthCheck, example, given, note, settings
 from hypothesis import strategies as st
 
 import matcalc
-from matcalc import MatcalcError, expr as E
+from matcalc import MatcalcError
+from matcalc.core import expr as E
 from matcalc.cli import main
-from matcalc.codegen import lambdify
+from matcalc.backends.codegen import lambdify
 
 from test_fuzz import expressions, token_strings
 
@@ -100,7 +101,7 @@ def api_run(text: str, dialect: str, seed: int) -> None:
 
 def _arguments(d) -> list[str]:
     """The generated function's parameters, in order, as variable names."""
-    from matcalc.codegen import _arguments as arguments
+    from matcalc.backends.codegen import _arguments as arguments
     return [v.name for v in arguments(d)]
 
 

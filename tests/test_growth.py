@@ -10,7 +10,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from oracle import check  # noqa: E402
 
 import matcalc  # noqa: E402
-from matcalc.expr import count_nodes  # noqa: E402
+from matcalc.core.expr import count_nodes  # noqa: E402
 
 KS = [2, 4, 8, 16, 32]
 SLACK = 40  # the constant C in count(2k) <= 2 count(k) + C

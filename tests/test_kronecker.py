@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 import matcalc
-from matcalc import expr as E
-from matcalc.diff import kronecker_terms, tangent_of
-from matcalc.evaluate import Evaluator, bind_dims
+from matcalc.core import expr as E
+from matcalc.calculus.chain import kronecker_terms, tangent_of
+from matcalc.backends.numeric import Evaluator, bind_dims
 
 SIZES = {"m": 2, "n": 3, "p": 4}
 

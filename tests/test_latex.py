@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 import matcalc
-from matcalc import expr as E
+from matcalc.core import expr as E
 from matcalc.cli import main
-from matcalc.functions import FUNCTIONS
+from matcalc.ops.table import FUNCTIONS
 from matcalc.printing.latex import derivative_document, to_latex
 
 KATEX_DIR = Path(__file__).parent / "katex"

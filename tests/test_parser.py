@@ -13,7 +13,7 @@ Undeclared dimensions get deterministic names: the columns of the matrices first
 import pytest
 
 from matcalc import ParseError, ShapeError, parse
-from matcalc import expr as E
+from matcalc.core import expr as E
 
 # --------------------------------------------------------------------- syntax
 # (text, printed, shape)

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 import matcalc
-from matcalc import expr as E
+from matcalc.core import expr as E
 
 sys.path.insert(0, os.path.dirname(__file__))
 from test_golden import CASES  # noqa: E402

@@ -19,7 +19,8 @@ import pytest
 import sympy as sp
 
 import matcalc
-from matcalc import LimitError, MatcalcError, expr as E, limits
+from matcalc import LimitError, MatcalcError, limits
+from matcalc.core import expr as E
 from matcalc.errors import BridgeError, EvalError, ParseError, ShapeError, UsageError
 from threads import on_a_small_stack
 

@@ -5,8 +5,8 @@ import re
 import pytest
 
 from matcalc import MatcalcError, ShapeError, UsageError, parse
-from matcalc import expr as E
-from matcalc import shapes as S
+from matcalc.core import expr as E
+from matcalc.core import shapes as S
 
 
 def shapes_of(e):

@@ -9,9 +9,9 @@ pytest.importorskip("sympy")
 
 import matcalc as M  # noqa: E402
 from matcalc import cli  # noqa: E402
-from matcalc import expr as E  # noqa: E402
-from matcalc import functions as F  # noqa: E402
-from matcalc.derivative import Derivative  # noqa: E402
+from matcalc.core import expr as E  # noqa: E402
+from matcalc.ops import table as F  # noqa: E402
+from matcalc.calculus.derivative import Derivative  # noqa: E402
 
 # (expression, wrt, shapes, source)
 GOLDEN = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from .. import expr as E
+from ..core import expr as E
 from .. import limits
 
 # Precedence: higher binds tighter.

@@ -6,9 +6,9 @@ a scalar.
 """
 from __future__ import annotations
 
-from .. import expr as E
-from .. import shapes as S
-from .base import OutputBudget
+from ..core import expr as E
+from ..core import shapes as S
+from ..printing.base import OutputBudget
 
 SCHEMA_VERSION = 1
 
@@ -22,15 +22,15 @@ def _dims(shape) -> list:
 
 
 def _forms(e: E.Expr) -> dict:
-    from .latex import to_latex
-    from .text import to_text, to_unicode
+    from ..printing.latex import to_latex
+    from ..printing.text import to_text, to_unicode
     return {"text": to_text(e), "unicode": to_unicode(e), "latex": to_latex(e)}
 
 
 def derivative_dict(d, layout: str = "numerator") -> dict:
     """The schema of docs/cli.md, as a dict of JSON-compatible values."""
-    from .latex import derivative_latex
-    from .steps import step_views
+    from ..printing.latex import derivative_latex
+    from ..printing.steps import step_views
     shown = d.display(layout)
     steps = []
     budget = OutputBudget()

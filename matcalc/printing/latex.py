@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-from .. import expr as E
-from ..functions import FUNCTIONS
-from .base import (PREC_ADD, PREC_ATOM, PREC_MUL, PREC_NEG, PREC_POSTFIX, PREC_POW,
+from ..core import expr as E
+from ..ops.table import FUNCTIONS
+from ..printing.base import (PREC_ADD, PREC_ATOM, PREC_MUL, PREC_NEG, PREC_POSTFIX, PREC_POW,
                    Printer)
 
 GREEK = {
@@ -350,7 +350,7 @@ def derivative_notes(d, layout: str = "numerator") -> list[str]:
 def derivative_document(derivs, layout: str = "numerator", steps: bool = False) -> str:
     """A complete LaTeX document: each derivative as a display equation, its shape as a
     note, and (``steps``) its derivation as an ``align*`` block."""
-    from .steps import render_steps
+    from ..printing.steps import render_steps
     body = []
     for i, d in enumerate(derivs):
         if i:

@@ -17,9 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from .. import expr as E
-from .. import shapes as S
-from .base import OutputBudget
+from ..core import expr as E
+from ..core import shapes as S
+from ..printing.base import OutputBudget
 
 _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
@@ -54,7 +54,7 @@ def _names(d, fmt: str) -> tuple[str, str]:
 
 def step_views(d, fmt: str = "unicode") -> list[StepView]:
     """The steps of ``d`` as :class:`StepView` records (names chosen for ``fmt``)."""
-    from ..derivative import _first_order
+    from ..calculus.derivative import _first_order
     v = d.wrt
     base, final = _names(d, fmt)
     root = d.of.expr if d.of is not None else d.f
@@ -112,16 +112,16 @@ def _partial(num: str, den: str, fmt: str) -> str:
 
 
 def _printers(fmt: str):
-    from .latex import to_latex
-    from .text import to_text, to_unicode
+    from ..printing.latex import to_latex
+    from ..printing.text import to_text, to_unicode
     return {"ascii": to_text, "unicode": to_unicode, "latex": to_latex}[fmt]
 
 
 def _group(e: E.Expr, fmt: str) -> str:
     """A factor of a product of Jacobians, parenthesized unless it binds tightly."""
-    from .base import PREC_MUL
-    from .latex import LatexPrinter
-    from .text import AsciiPrinter, UnicodePrinter
+    from ..printing.base import PREC_MUL
+    from ..printing.latex import LatexPrinter
+    from ..printing.text import AsciiPrinter, UnicodePrinter
     printer = {"ascii": AsciiPrinter, "unicode": UnicodePrinter, "latex": LatexPrinter}[fmt]()
     text, prec = printer.print(e)
     if prec > PREC_MUL or (prec == PREC_MUL and not any(s in text for s in
@@ -161,7 +161,7 @@ def _chain_text(view: StepView, wrt_name: str, layout: str, fmt: str, show) -> O
 
 def _shape(shape, fmt: str) -> str:
     if fmt == "latex":
-        from .latex import shape_latex
+        from ..printing.latex import shape_latex
         return shape_latex(shape)
     s = S.shape_str(shape)
     return s.replace("×", "x") if fmt == "ascii" else s
@@ -196,7 +196,7 @@ def render_steps(d, layout: str = "numerator", fmt: str = "unicode") -> str:
 
 
 def _render_latex(d, views, layout, show) -> str:
-    from .latex import escape_text, latex_name
+    from ..printing.latex import escape_text, latex_name
     wrt = latex_name(d.wrt.name, d.wrt.rank)
     rows = []
     budget = OutputBudget()

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from .. import expr as E
-from ..functions import FUNCTIONS
-from .base import (PREC_ADD, PREC_ATOM, PREC_MUL, PREC_NEG, PREC_POSTFIX, PREC_POW,
+from ..core import expr as E
+from ..ops.table import FUNCTIONS
+from ..printing.base import (PREC_ADD, PREC_ATOM, PREC_MUL, PREC_NEG, PREC_POSTFIX, PREC_POW,
                    Printer)
 
 

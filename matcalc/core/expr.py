@@ -22,9 +22,9 @@ import weakref
 from fractions import Fraction
 from typing import Callable, Iterable, Sequence
 
-from . import limits
+from .. import limits
 from . import shapes as S
-from .errors import LimitError, ParseError, ShapeError, UsageError
+from ..errors import LimitError, ParseError, ShapeError, UsageError
 
 _TABLE: "weakref.WeakValueDictionary[tuple, Expr]" = weakref.WeakValueDictionary()
 # Interning is a get-then-set on _TABLE: under a lock, so that two threads building
@@ -81,18 +81,18 @@ class Expr:
         return len(self.shape)
 
     def __str__(self) -> str:
-        from .printing.text import to_text  # printers depend on the core, not the reverse
+        from ..printing.text import to_text  # printers depend on the core, not the reverse
         return to_text(self)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self} : {S.shape_str(self.shape)}>"
 
     def _repr_latex_(self) -> str:
-        from .printing.latex import to_latex  # for Jupyter; printers stay out of the core
+        from ..printing.latex import to_latex  # for Jupyter; printers stay out of the core
         return f"${to_latex(self)}$"
 
     def to_sympy(self):
-        from .sympy_bridge import to_sympy
+        from ..backends.sympy_bridge import to_sympy
         return to_sympy(self)
 
 
@@ -274,7 +274,7 @@ class Call(Expr):
 
     @property
     def spec(self):
-        from .functions import FUNCTIONS
+        from ..ops.table import FUNCTIONS
         return FUNCTIONS[self.params[0]]
 
     def rebuild(self, args):
@@ -796,7 +796,7 @@ def _transposed_shape(shape: tuple) -> tuple:
 
 def call(fn: str, *args: Expr) -> Expr:
     """Apply a function of the table (checks arity and shapes, folds what is exact)."""
-    from .functions import FUNCTIONS
+    from ..ops.table import FUNCTIONS
     if fn == "diag" and args and args[0].rank == 2:
         fn = "diagonal"  # diag(A) of a matrix is its diagonal vector
     spec = FUNCTIONS.get(fn)

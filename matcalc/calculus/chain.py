@@ -21,9 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from . import expr as E
-from . import shapes as S
-from .errors import DiffError
+from ..core import expr as E
+from ..core import shapes as S
+from ..errors import DiffError
 from .rules import RULES, rule_for
 
 

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from . import expr as E
-from . import limits
-from . import shapes as S
-from .errors import BridgeError, MatcalcError, quote
+from ..core import expr as E
+from .. import limits
+from ..core import shapes as S
+from ..errors import BridgeError, MatcalcError, quote
 
 # SymPy's own algorithms (hashing, printing, doit) recurse on the depth of an
 # expression: deeper ones are refused with a BridgeError rather than risking the
@@ -398,7 +398,7 @@ def _random_values(variables, seed: int) -> dict:
 def same_value(a: E.Expr, b: E.Expr, trials: int = 3, rtol: float = 1e-9) -> bool:
     """Whether ``a`` and ``b`` agree at a few random (positive) points."""
     import numpy as np
-    from .evaluate import evaluate
+    from .numeric import evaluate
     vs = {v.name: v for v in E.variables(a) + E.variables(b) if not v.tangent}
     for seed in range(trials):
         vals = _random_values(list(vs.values()), seed)
@@ -417,7 +417,7 @@ def sympy_simplify(e: E.Expr) -> E.Expr:
 
     Only scalar expressions made of scalar nodes go through SymPy (``simplify`` and
     ``factor``); a candidate is kept only if it has fewer nodes
-    (:func:`matcalc.expr.count_nodes`) and the same value at random points.
+    (:func:`matcalc.core.expr.count_nodes`) and the same value at random points.
     Anything else is returned unchanged.
     """
     import sympy as sp
@@ -451,6 +451,6 @@ def simplify_derivative(d):
     new = sympy_simplify(d.expr)
     if new is d.expr:
         return d
-    from .derivative import Derivative
+    from ..calculus.derivative import Derivative
     return Derivative(d.f, d.wrt, d.kind, new, order=d.order, steps=d.steps, of=d.of)
 

@@ -27,12 +27,12 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from . import expr as E
-from . import limits
-from . import shapes as S
-from .diff import tangent_of
-from .errors import EvalError, UsageError, quote
-from .limits import run_with_deadline
+from ..core import expr as E
+from .. import limits
+from ..core import shapes as S
+from ..calculus.chain import tangent_of
+from ..errors import EvalError, UsageError, quote
+from ..limits import run_with_deadline
 
 _KINKED = ("abs", "sign", "relu", "step", "max", "min", "norm1")
 
@@ -523,7 +523,7 @@ def _sample(d, sizes: dict, rng, positive: bool) -> dict:
 
 def numeric_check(d, sizes: dict, seed: int = 0, points: int = 3, tol: float = 1e-5) -> Check:
     """Central finite differences of f against ``d.evaluate`` at random points."""
-    from .evaluate import evaluate
+    from .numeric import evaluate
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
     kinks = _kink_args(d.f)
@@ -594,7 +594,7 @@ def _check_budget(budget) -> float:
 
 def _finite_differences(target: E.Expr, vals: dict, name: str, fshape: tuple) -> np.ndarray:
     """Central differences of ``target`` by the variable ``name`` at ``vals``."""
-    from .evaluate import evaluate
+    from .numeric import evaluate
     x0 = np.asarray(vals[name], dtype=float)
     fd = np.zeros(fshape + x0.shape)
     for j in np.ndindex(*x0.shape) if x0.shape else [()]:

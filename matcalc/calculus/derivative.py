@@ -5,11 +5,11 @@ from typing import Mapping, Optional, Union
 
 import numpy as np
 
-from . import expr as E
-from . import shapes as S
-from .diff import Step, _NoMatrixForm, adjoint, differential, jacobian, tangent_of
-from .errors import DiffError, ShapeError, UsageError, quote
-from .evaluate import Evaluator, bind_dims, check_size, concrete
+from ..core import expr as E
+from ..core import shapes as S
+from .chain import Step, _NoMatrixForm, adjoint, differential, jacobian, tangent_of
+from ..errors import DiffError, ShapeError, UsageError, quote
+from ..backends.numeric import Evaluator, bind_dims, check_size, concrete
 from .simplify import simplify as _simplify
 
 LAYOUTS = ("numerator", "denominator", "mixed")
@@ -119,7 +119,7 @@ class Derivative:
         return "f"
 
     def text(self, layout: str = "numerator", ascii: bool = False) -> str:
-        from .printing.text import to_text, to_unicode
+        from ..printing.text import to_text, to_unicode
         show = to_text if ascii else to_unicode
         return show(self.display(layout))
 
@@ -133,7 +133,7 @@ class Derivative:
 
     def latex(self, layout: str = "numerator") -> str:
         """``\\frac{\\partial f}{\\partial \\mathbf{w}} = \\mathbf{x}^{\\top}``."""
-        from .printing.latex import derivative_latex
+        from ..printing.latex import derivative_latex
         return derivative_latex(self, layout)
 
     def _repr_latex_(self) -> str:
@@ -141,12 +141,12 @@ class Derivative:
 
     def steps_text(self, layout: str = "numerator", fmt: str = "unicode") -> str:
         """The derivation as numbered steps (``fmt``: unicode, ascii or latex)."""
-        from .printing.steps import render_steps
+        from ..printing.steps import render_steps
         return render_steps(self, layout, fmt)
 
     def to_dict(self, layout: str = "numerator") -> dict:
         """The derivative as plain data (the schema of docs/cli.md)."""
-        from .printing.jsonout import derivative_dict
+        from ..printing.jsonout import derivative_dict
         return derivative_dict(self, layout)
 
     def to_json(self, layout: str = "numerator", indent: Optional[int] = 2) -> str:
@@ -157,8 +157,8 @@ class Derivative:
     def kronecker(self, ascii: bool = False) -> Optional[str]:
         """For a differential of the form Σ c P dV S: ``∂vec(f)/∂vec(V) = Σ c Sᵀ ⊗ P``
         (None where the differential has another form)."""
-        from .diff import kronecker_terms
-        from .printing.text import to_text, to_unicode
+        from .chain import kronecker_terms
+        from ..printing.text import to_text, to_unicode
         show = to_text if ascii else to_unicode
         terms = kronecker_terms(self.expr, tangent_of(self.wrt))
         if not terms:
@@ -250,7 +250,7 @@ class Derivative:
     def to_sympy(self):
         """The derivative's expression as a SymPy matrix expression (the tangent of a
         differential is the MatrixSymbol ``d<name>``)."""
-        from .sympy_bridge import to_sympy
+        from ..backends.sympy_bridge import to_sympy
         return to_sympy(self.expr)
 
     def verify(self, dims=(2, 3), numeric: bool = True, symbolic: bool = True,
@@ -258,12 +258,12 @@ class Derivative:
         """Prove the derivative with SymPy on small sizes (each instantiation within
         ``budget`` seconds, limits.verify_seconds unless given, else "unproven") and
         check it numerically; returns a :class:`matcalc.verify.Report`."""
-        from .verify import verify
+        from ..backends.verify import verify
         return verify(self, dims=dims, numeric=numeric, symbolic=symbolic, budget=budget)
 
     def to_code(self, target: str = "numpy", with_value: bool = False) -> str:
         """Python source of a function computing this derivative (see matcalc.codegen)."""
-        from .codegen import to_code
+        from ..backends.codegen import to_code
         return to_code(self, target, with_value)
 
     def _evaluate_differential(self, arrays, dims, out_shape) -> np.ndarray:
@@ -362,7 +362,7 @@ def diff(expr: Union[str, E.Expr], wrt: Union[str, E.Expr], shapes=None, order: 
     for a Hessian).
     """
     if isinstance(expr, str):
-        from .parser import parse
+        from ..parser import parse
         f = parse(expr, shapes, dialect)
     elif isinstance(expr, E.Expr):
         f = expr
@@ -373,7 +373,7 @@ def diff(expr: Union[str, E.Expr], wrt: Union[str, E.Expr], shapes=None, order: 
     if simplify not in (True, False, "sympy"):
         raise UsageError(f"simplify must be True, False or 'sympy', not {quote(simplify)}")
     if simplify == "sympy":  # the rule-based pass, then SymPy's on scalar results
-        from .sympy_bridge import simplify_derivative
+        from ..backends.sympy_bridge import simplify_derivative
         return simplify_derivative(diff(f, wrt, shapes, order, dialect, simplify=True))
     v = find_wrt(f, wrt, shapes)
     first = _first_order(f, v, simplify)

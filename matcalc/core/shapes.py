@@ -13,7 +13,7 @@ import itertools
 import re
 from typing import Iterable, Iterator, Mapping, Union
 
-from .errors import ShapeError, UsageError, quote
+from ..errors import ShapeError, UsageError, quote
 
 Dim = Union[int, str]
 Shape = tuple  # tuple[Dim, ...] of length 0, 1 or 2

@@ -50,9 +50,9 @@ import unicodedata
 from fractions import Fraction
 from typing import Callable, Optional
 
-from . import expr as E
-from . import shapes as S
-from .errors import DiffError, MatcalcError, UsageError, quote
+from ..core import expr as E
+from ..core import shapes as S
+from ..errors import DiffError, MatcalcError, UsageError, quote
 
 TARGETS = {
     "numpy": ("import numpy as np", "np"),
@@ -775,7 +775,7 @@ def _function_name(d, wrt_code: str, with_value: bool, name: object) -> str:
 
 def _expression_text(e: E.Expr) -> str:
     """``e`` as the docstring shows it: cut short, or described if large."""
-    from .printing.text import to_unicode
+    from ..printing.text import to_unicode
     if E.tree_size(e) > _DOC_NODES:
         return f"(an expression of {E.count_nodes(e):,} distinct nodes)"
     try:
@@ -799,7 +799,7 @@ def _kronecker(d, target: str) -> Optional[list]:
     """The Kronecker terms of a differential (None for another kind), or DiffError."""
     if d.kind != "differential":
         return None
-    from .diff import kronecker_terms, tangent_of
+    from ..calculus.chain import kronecker_terms, tangent_of
     kron = kronecker_terms(d.expr, tangent_of(d.wrt))
     if kron is None or target != "numpy":
         raise DiffError(

@@ -10,10 +10,10 @@ from typing import Mapping
 
 import numpy as np
 
-from . import expr as E
-from . import limits
-from . import shapes as S
-from .errors import EvalError, ShapeError, UsageError
+from ..core import expr as E
+from .. import limits
+from ..core import shapes as S
+from ..errors import EvalError, ShapeError, UsageError
 
 
 def bind_dims(variables, values: Mapping[str, object]) -> tuple[dict, dict]:
@@ -171,7 +171,7 @@ def evaluate(expr, values: Mapping[str, object], shapes=None,
     """The value of ``expr`` (text or Expr) for the given values, as a NumPy array."""
     variables = None
     if isinstance(expr, str):
-        from .parser import parse_with_variables
+        from ..parser import parse_with_variables
         expr, named = parse_with_variables(expr, shapes, dialect)
         # a variable the algebra removed (x - x, inv(A) @ A) still gives its dimensions
         variables = E.variables(expr)

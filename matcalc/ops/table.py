@@ -16,9 +16,9 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from . import expr as E
-from . import shapes as S
-from .errors import ShapeError
+from ..core import expr as E
+from ..core import shapes as S
+from ..errors import ShapeError
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
-from . import expr as E
+from ..core import expr as E
 
 
 def _chain(t: E.Expr) -> tuple:
