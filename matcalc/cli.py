@@ -380,7 +380,7 @@ def _show(derivs, args, out: _Output) -> None:
     """The derivatives in the --format asked for, with --steps and --document."""
     fmt, layout = args.format, args.layout
     if args.document:  # one document for all the --wrt derivatives
-        from .printing.latex import derivative_document
+        from .printing.document import derivative_document
         out.print(derivative_document(derivs, layout, args.steps), end="")
         return
     for i, d in enumerate(derivs):

@@ -19,7 +19,7 @@ from .core import expr as E
 from . import limits
 from .core import shapes as S
 from .errors import LimitError, MatcalcError, ParseError, ShapeError, UsageError, quote
-from .ops.table import ALIASES, CONSTANTS, FUNCTIONS, SUGAR
+from . import ops
 
 DIALECTS = ("default", "matlab")
 
@@ -260,7 +260,7 @@ def _matrix_power(a: E.Expr, b: E.Expr) -> E.Expr:
     k = int(k)
     if k == 0:
         return E.eye(S.resolve(a.shape[0]))
-    base = a if k > 0 else E.call("inv", a)
+    base = a if k > 0 else E.call(ops.INV, a)
     factors = len(base.args) if type(base) is E.MatMul else 1
     limits.check(factors * abs(k), "max_power_factors",
                  "the number of factors this matrix power expands to")
@@ -282,31 +282,27 @@ def _dim_arg(x) -> S.Dim:
 def _call(name_tok, args):
     s = _STATE.get()
     name = str(name_tok)
-    name = ALIASES.get(name, name)
-    if name in CONSTANTS:
-        lo, hi = CONSTANTS[name]
+    name = ops.ALIASES.get(name, name)
+    if name in ops.CONSTANTS:
+        lo, hi, build = ops.CONSTANTS[name]
         if not lo <= len(args) <= hi:
             raise ParseError(f"{name}() takes {lo}{'' if lo == hi else ' or ' + str(hi)} "
                              f"size argument{'s' if hi > 1 else ''}, got {len(args)}")
-        dims = tuple(_dim_arg(a) for a in args)
-        if name == "eye":
-            return E.eye(dims[0])
-        return E.constant(1 if name == "ones" else 0, dims)
+        return build(tuple(_dim_arg(a) for a in args))
     exprs = [_resolve_name(a) for a in args]
-    if name in ("vector", "matrix"):  # matlab: constant-filled, shape from context
+    if name in ops.FILLED:  # matlab: constant-filled, shape from context
         if len(exprs) != 1 or exprs[0].rank != 0:
             raise ParseError(f"{name}(c) takes one scalar")
-        rank = 1 if name == "vector" else 2
-        return E.expand(exprs[0], tuple(s.unifier.fresh() for _ in range(rank)))
-    if name in SUGAR:
-        arity, build = SUGAR[name]
+        return E.expand(exprs[0], tuple(s.unifier.fresh() for _ in range(ops.FILLED[name])))
+    if name in ops.SUGAR:
+        arity, build = ops.SUGAR[name]
         if len(exprs) != arity:
             raise ParseError(f"{name}() takes {arity} arguments, got {len(exprs)}")
         return build(*exprs)
-    if name not in FUNCTIONS or name == "diagonal":
-        known = ", ".join(sorted(set(FUNCTIONS) - {"diagonal"} | set(SUGAR) | set(CONSTANTS)))
-        raise ParseError(f"unknown function {name!r} (known: {known})")
-    return E.call(name, *exprs)
+    op = ops.spelled_ops().get(name)
+    if op is None:
+        raise ParseError(f"unknown function {name!r} (known: {', '.join(ops.known_names())})")
+    return E.call(op, *exprs)
 
 
 @lru_cache(maxsize=1)
@@ -501,7 +497,7 @@ def _resolve_name(x):
         v = E.var(name, s.shapes[name])
     elif name in s.declared_dims:
         return E.size(name)
-    elif name in FUNCTIONS or name in ALIASES or name in SUGAR or name in CONSTANTS:
+    elif name in ops.ALIASES or name in ops.known_names():
         raise ParseError(f"{name} is a function: call it as {name}(...)", _pos(x.token))
     else:
         rank = S.convention_rank(name)

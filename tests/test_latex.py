@@ -12,7 +12,8 @@ import matcalc
 from matcalc.core import expr as E
 from matcalc.cli import main
 from matcalc.ops.table import FUNCTIONS
-from matcalc.printing.latex import derivative_document, to_latex
+from matcalc.printing.document import derivative_document
+from matcalc.printing.latex import to_latex
 
 KATEX_DIR = Path(__file__).parent / "katex"
 

@@ -14,6 +14,7 @@ from ..core import expr as E
 from .. import limits
 from ..core import shapes as S
 from ..errors import EvalError, ShapeError, UsageError
+from .interpreter import Interpreter
 
 
 def bind_dims(variables, values: Mapping[str, object]) -> tuple[dict, dict]:
@@ -91,79 +92,82 @@ def _as2d(a: np.ndarray) -> np.ndarray:
     return a
 
 
-class Evaluator:
-    """Evaluates nodes with a memo: shared sub-expressions are computed once."""
+class Evaluator(Interpreter):
+    """NumPy values of nodes (the numeric contract); shared sub-expressions are
+    computed once, and no array is built beyond limits.max_elements."""
 
     def __init__(self, arrays: Mapping[str, np.ndarray], dims: Mapping[str, int],
                  tangents: Mapping[E.Expr, np.ndarray] | None = None):
+        super().__init__(tangents)
         self.arrays = arrays
         self.dims = dims
-        self.tangents = tangents or {}
-        self.memo: dict[E.Expr, np.ndarray] = {}
 
-    def value(self, root: E.Expr) -> np.ndarray:
-        memo = self.memo
-        for node in E.postorder(root):
-            if node not in memo:
-                if node.rank:  # no array beyond the budget, whatever the values given
-                    check_size(concrete(node.shape, self.dims), "an intermediate result")
-                memo[node] = self._eval(node, [memo[a] for a in node.args])
-        return memo[root]
+    def visit(self, node: E.Expr, args: list) -> np.ndarray:
+        if node.rank:  # no array beyond the budget, whatever the values given
+            check_size(concrete(node.shape, self.dims), "an intermediate result")
+        return super().visit(node, args)
 
-    def _eval(self, e: E.Expr, args: list) -> np.ndarray:
-        t = type(e)
-        if t is E.Var:
-            if e.tangent:
-                return self.tangents[e]
-            return self.arrays[e.name]
-        if t is E.Num:
-            return np.asarray(E.to_float(e.value))
-        if t is E.Size:
-            return np.asarray(float(concrete((e.dim,), self.dims)[0]))
-        if t is E.Eye:
-            return np.eye(concrete((e.n,), self.dims)[0])
-        if t is E.Add:
-            out = args[0]
-            for a in args[1:]:
-                out = out + a
-            return out
-        if t is E.Mul:
-            out = args[0]
-            for a in args[1:]:
-                out = out * a
-            return out
-        if t is E.Pow:
-            return np.power(args[0], args[1])
-        if t is E.MatMul:
-            out = _as2d(args[0])
-            for a in args[1:]:
-                out = out @ _as2d(a)
-            return out.reshape(concrete(e.shape, self.dims))
-        if t is E.Transpose:
-            a = args[0]
-            if a.ndim == 1:
-                return a.reshape(1, -1)
-            if e.shape and len(e.shape) == 1:
-                return a.reshape(-1)
-            return a.T
-        if t is E.Expand:
-            return np.broadcast_to(args[0], concrete(e.shape, self.dims)).copy()
-        if t is E.Call:
-            try:
-                return np.asarray(e.spec.numpy(*args), dtype=float)
-            except np.linalg.LinAlgError as err:   # inv of a singular matrix
-                text = str(e)
-                text = text if len(text) <= 40 else text[:37] + "..."
-                raise EvalError(f"cannot evaluate {text}: {str(err).lower()}") from None
-        if t is E.VecLit:
-            return np.array([float(a) for a in args])
-        if t is E.Entry:
-            a = args[0]
-            if not e.index < a.shape[0]:
-                raise EvalError(f"index {e.index} is out of range for a vector of length "
-                                f"{a.shape[0]}")
-            return np.asarray(a[e.index])
-        raise TypeError(f"cannot evaluate {t.__name__}")  # pragma: no cover
+    def _eval_Var(self, e, args):
+        return self.tangents[e] if e.tangent else self.arrays[e.name]
+
+    def _eval_Num(self, e, args):
+        return np.asarray(E.to_float(e.value))
+
+    def _eval_Size(self, e, args):
+        return np.asarray(float(concrete((e.dim,), self.dims)[0]))
+
+    def _eval_Eye(self, e, args):
+        return np.eye(concrete((e.n,), self.dims)[0])
+
+    def _eval_Add(self, e, args):
+        out = args[0]
+        for a in args[1:]:
+            out = out + a
+        return out
+
+    def _eval_Mul(self, e, args):
+        out = args[0]
+        for a in args[1:]:
+            out = out * a
+        return out
+
+    def _eval_Pow(self, e, args):
+        return np.power(args[0], args[1])
+
+    def _eval_MatMul(self, e, args):
+        out = _as2d(args[0])
+        for a in args[1:]:
+            out = out @ _as2d(a)
+        return out.reshape(concrete(e.shape, self.dims))
+
+    def _eval_Transpose(self, e, args):
+        a = args[0]
+        if a.ndim == 1:
+            return a.reshape(1, -1)
+        if e.shape and len(e.shape) == 1:
+            return a.reshape(-1)
+        return a.T
+
+    def _eval_Expand(self, e, args):
+        return np.broadcast_to(args[0], concrete(e.shape, self.dims)).copy()
+
+    def _eval_Call(self, e, args):
+        try:
+            return np.asarray(e.op.numpy(*args), dtype=float)
+        except np.linalg.LinAlgError as err:   # inv of a singular matrix
+            text = str(e)
+            text = text if len(text) <= 40 else text[:37] + "..."
+            raise EvalError(f"cannot evaluate {text}: {str(err).lower()}") from None
+
+    def _eval_VecLit(self, e, args):
+        return np.array([float(a) for a in args])
+
+    def _eval_Entry(self, e, args):
+        a = args[0]
+        if not e.index < a.shape[0]:
+            raise EvalError(f"index {e.index} is out of range for a vector of length "
+                            f"{a.shape[0]}")
+        return np.asarray(a[e.index])
 
 
 def evaluate(expr, values: Mapping[str, object], shapes=None,
@@ -180,3 +184,38 @@ def evaluate(expr, values: Mapping[str, object], shapes=None,
     with np.errstate(all="ignore"):
         out = Evaluator(arrays, dims).value(expr)
     return np.asarray(out, dtype=float).reshape(concrete(expr.shape, dims))
+
+
+def _unit(j: int, count: int) -> np.ndarray:
+    u = np.zeros(count)
+    u[j] = 1.0
+    return u
+
+
+def evaluate_derivative(d, values: Mapping[str, object]) -> np.ndarray:
+    """Derivative ``d`` at ``values``: an array of shape ``f.shape + wrt.shape``; a
+    differential is applied to each basis direction of ``wrt`` in turn."""
+    from ..calculus.jvp import tangent_of
+    from ..calculus.result import Kind
+    seen, uniq = set(), []
+    for v in E.variables(d.f) + [d.wrt] + E.variables(d.expr):
+        if v not in seen and not v.tangent:
+            seen.add(v)
+            uniq.append(v)
+    arrays, dims = bind_dims(uniq, values)
+    out_shape = concrete(d.shape, dims)
+    check_size(out_shape, "the derivative")
+    with np.errstate(all="ignore"):
+        if d.kind is Kind.ZERO:
+            return np.zeros(out_shape)
+        ev = Evaluator(arrays, dims)
+        if d.kind is not Kind.DIFFERENTIAL:
+            return np.asarray(ev.value(d.expr), dtype=float).reshape(out_shape)
+        vshape = concrete(d.wrt.shape, dims)
+        fshape = concrete(d.f_shape, dims)
+        count = int(np.prod(vshape, dtype=int))
+        basis = (_unit(j, count).reshape(vshape) for j in range(count))
+        cols = [np.asarray(c, dtype=float).reshape(fshape)
+                for c in ev.columns(d.expr, tangent_of(d.wrt), basis)]
+        out = np.stack(cols, axis=-1) if cols else np.zeros(tuple(fshape) + (0,))
+        return out.reshape(out_shape)

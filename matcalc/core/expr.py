@@ -265,20 +265,19 @@ class Expand(Expr):
 
 
 class Call(Expr):
-    """A function of the table in :mod:`matcalc.functions` applied to arguments."""
+    """A function (an ``Op`` record of :mod:`matcalc.ops`) applied to arguments."""
     __slots__ = ()
 
     @property
-    def fn(self) -> str:
+    def op(self):
         return self.params[0]
 
     @property
-    def spec(self):
-        from ..ops.table import FUNCTIONS
-        return FUNCTIONS[self.params[0]]
+    def fn(self) -> str:
+        return self.params[0].name
 
     def rebuild(self, args):
-        return call(self.fn, *args)
+        return call(self.op, *args)
 
 
 class VecLit(Expr):
@@ -303,6 +302,11 @@ class Entry(Expr):
 
     def rebuild(self, args):
         return entry(args[0], self.index)
+
+
+# Every kind of node: each interpreter and printer has one method per kind.
+NODE_KINDS = (Var, Num, Size, Eye, Add, Mul, Pow, MatMul, Transpose, Expand, Call, VecLit,
+              Entry)
 
 
 # ---------------------------------------------------------------- constructors
@@ -623,8 +627,10 @@ def power(base: Expr, exp: Expr) -> Expr:
             e0 = const_value(base.exp)
             if e0 is not None and e.denominator == 1 and e0.denominator == 1:
                 return power(base.base, num(e0 * e))
-        if type(base) is Call and base.fn == "sqrt" and e.denominator == 1 and e % 2 == 0:
-            return power(base.args[0], num(e / 2))
+        if type(base) is Call and base.op.as_power is not None and e.denominator == 1:
+            p = base.op.as_power * e  # sqrt(x)^4 = x^2
+            if p.denominator == 1:
+                return power(base.args[0], num(p))
     return _make(Pow, (), (base, exp), S.resolved(base.shape))
 
 
@@ -640,27 +646,14 @@ def as2d(shape: tuple) -> tuple:
 
 
 def _pair_rule(a: Expr, b: Expr) -> Expr | None:
-    """Local identities of a product of two adjacent factors, or None."""
-    # 1ᵀ diag(x) = xᵀ and diag(x) 1 = x
-    if type(b) is Call and b.fn == "diag" and a.rank == 2 and is_one(a) \
-            and S.resolve(a.shape[0]) == 1:
-        return transpose(b.args[0])
-    if type(a) is Call and a.fn == "diag" and b.rank == 1 and is_one(b):
-        return a.args[0]
-    # diag(x) diag(y) = diag(x ⊙ y)
-    if type(a) is Call and a.fn == "diag" and type(b) is Call and b.fn == "diag":
-        return call("diag", mul(a.args[0], b.args[0]))
-    # diag(x) v = x ⊙ v for a vector v
-    if type(a) is Call and a.fn == "diag" and b.rank == 1:
-        return mul(a.args[0], b)
-    # vᵀ diag(x) = (v ⊙ x)ᵀ
-    if type(b) is Call and b.fn == "diag" and type(a) is Transpose and a.arg.rank == 1:
-        return transpose(mul(a.arg, b.args[0]))
-    # A⁻¹ A = I
-    if type(a) is Call and a.fn == "inv" and a.args[0] is b:
-        return eye(S.resolve(b.shape[0]))
-    if type(b) is Call and b.fn == "inv" and b.args[0] is a:
-        return eye(S.resolve(a.shape[0]))
+    """Local identities of a product of two adjacent factors (each function's
+    ``products``: A⁻¹A = I, diag(x)𝟏 = x...), or None."""
+    for f in (a, b):
+        if type(f) is Call:
+            for rule in f.op.products:
+                r = rule(a, b)
+                if r is not None:
+                    return r
     return None
 
 
@@ -775,7 +768,7 @@ def transpose(x: Expr) -> Expr:
         return x
     if t is Expand and x.arg.rank == 0:
         return expand(x.arg, _transposed_shape(x.shape))
-    if t is Call and x.fn == "diag":
+    if t is Call and x.op.symmetric:
         return x
     if t is Mul and x.args[0].rank and type(x.args[0]) is Expand and x.args[0].arg.rank == 0:
         # c·A: keep the scalar in front
@@ -794,23 +787,24 @@ def _transposed_shape(shape: tuple) -> tuple:
     return (shape[1], shape[0])
 
 
-def call(fn: str, *args: Expr) -> Expr:
-    """Apply a function of the table (checks arity and shapes, folds what is exact)."""
-    from ..ops.table import FUNCTIONS
-    if fn == "diag" and args and args[0].rank == 2:
-        fn = "diagonal"  # diag(A) of a matrix is its diagonal vector
-    spec = FUNCTIONS.get(fn)
-    if spec is None:
-        raise ParseError(f"unknown function {fn!r}")
-    if spec.arity is not None and len(args) != spec.arity:
-        raise ParseError(f"{spec.name}() takes {spec.arity} argument"
-                         f"{'s' if spec.arity != 1 else ''}, got {len(args)}")
-    args, shape = spec.check(args)
-    if spec.simplify is not None:
-        r = spec.simplify(*args)
+def call(op, *args: Expr) -> Expr:
+    """Apply a function (an ``Op`` record): checks arity and shapes, folds exact
+    constants and the function's own identities."""
+    if len(args) != op.arity:
+        raise ParseError(f"{op.name}() takes {op.arity} argument"
+                         f"{'s' if op.arity != 1 else ''}, got {len(args)}")
+    args, shape = op.shape(tuple(args))
+    if op.exact is not None:
+        values = [const_value(a) for a in args]
+        if all(v is not None for v in values):
+            r = op.exact(*values)
+            if r is not None:
+                return constant(r, S.resolved(shape))
+    if op.simplify is not None:
+        r = op.simplify(*args)
         if r is not None:
             return r
-    return _make(Call, (fn,), tuple(args), shape)
+    return _make(Call, (op,), tuple(args), shape)
 
 
 def veclit(items: Iterable[Expr]) -> Expr:

@@ -19,8 +19,10 @@ PREC_ATOM = 60
 class Printer:
     """Prints an expression tree. Subclasses give the notation."""
 
-    def __init__(self) -> None:
+    def __init__(self, names=None) -> None:
         self._memo: dict = {}
+        # variables printed under another name (a derivation's u₁, u₂...)
+        self.names: dict = dict(names or {})
 
     def doprint(self, e: E.Expr) -> str:
         # Every node of the tree prints at least one character: a DAG whose tree is

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from ..core import expr as E
 from ..core import shapes as S
-from ..printing.base import OutputBudget
+from .base import OutputBudget
+from .latex import derivative_latex, to_latex
+from .report import kinks
+from .steps import step_name
+from .text import to_text, to_unicode
 
 SCHEMA_VERSION = 1
 
@@ -21,34 +25,31 @@ def _dims(shape) -> list:
     return out
 
 
-def _forms(e: E.Expr) -> dict:
-    from ..printing.latex import to_latex
-    from ..printing.text import to_text, to_unicode
-    return {"text": to_text(e), "unicode": to_unicode(e), "latex": to_latex(e)}
+def _forms(e: E.Expr, names=None) -> dict:
+    """The text, Unicode and LaTeX forms; ``names`` (Unicode) for a derivation's u₁."""
+    return {"text": to_text(e), "unicode": to_unicode(e, names), "latex": to_latex(e)}
 
 
 def derivative_dict(d, layout: str = "numerator") -> dict:
     """The schema of docs/cli.md, as a dict of JSON-compatible values."""
-    from ..printing.latex import derivative_latex
-    from ..printing.steps import step_views
     shown = d.display(layout)
     steps = []
     budget = OutputBudget()
-    for v in step_views(d, "unicode"):
+    names = {s.var: step_name(s, "unicode") for s in d.steps}
+    for s in d.steps:
         steps.append({
-            "index": v.index,
-            "name": v.name,
-            "expression": _forms(v.shown),
-            "shape": _dims(v.node.shape),
-            "rule": v.rule,
-            "doc": v.doc,
-            "derivative": _forms(v.jacobian.display(layout)),
-            "derivative_kind": v.jacobian.kind,
-            "derivative_shape": _dims(v.jacobian.display_shape(layout)),
+            "index": s.index,
+            "name": names[s.var],
+            "expression": _forms(s.shown, names),
+            "shape": _dims(s.node.shape),
+            "rule": s.rule,
+            "doc": s.doc,
+            "derivative": _forms(s.jacobian.display(layout), names),
+            "derivative_kind": s.jacobian.kind.value,
+            "derivative_shape": _dims(s.jacobian.display_shape(layout)),
         })
         budget.add("".join(steps[-1]["expression"].values()) +
                    "".join(steps[-1]["derivative"].values()))
-    kinks = sorted({n.fn for n in E.postorder(d.f) if type(n) is E.Call and not n.spec.smooth})
     return {
         "schema": SCHEMA_VERSION,
         "input": _forms(d.f),
@@ -57,13 +58,13 @@ def derivative_dict(d, layout: str = "numerator") -> dict:
         "wrt": d.wrt.name,
         "wrt_shape": _dims(d.wrt.shape),
         "order": d.order,
-        "kind": d.kind,
+        "kind": d.kind.value,
         "derivative": dict(_forms(shown), equation=derivative_latex(d, layout)),
         "shape": _dims(d.display_shape(layout)),
         "evaluate_shape": _dims(d.shape),
         "layout": layout,
         "layout_note": d.layout_note(layout),
         "rule": d.rule,
-        "nonsmooth": kinks,
+        "nonsmooth": kinks(d.f),
         "steps": steps,
     }

@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
+from ..calculus.result import Kind
 from ..core import expr as E
-from ..ops.table import FUNCTIONS
-from ..printing.base import (PREC_ADD, PREC_ATOM, PREC_MUL, PREC_NEG, PREC_POSTFIX, PREC_POW,
+from .report import kinks
+from .base import (PREC_ADD, PREC_ATOM, PREC_MUL, PREC_NEG, PREC_POSTFIX, PREC_POW,
                    Printer)
 
 GREEK = {
@@ -79,7 +80,7 @@ class LatexPrinter(Printer):
     # ---- leaves
 
     def _print_Var(self, e):
-        name = latex_name(e.name, e.rank)
+        name = latex_name(self.names.get(e, e.name), e.rank)
         if e.tangent:
             return f"\\mathrm{{d}}{name}", PREC_ATOM
         return name, PREC_ATOM
@@ -234,9 +235,10 @@ class LatexPrinter(Printer):
         return sep.join(self.parenthesize(f, PREC_POSTFIX) for f in e.args), PREC_MUL
 
     def _print_Transpose(self, e):
-        if type(e.arg) is E.Call and e.arg.fn == "inv":
-            return self._sup(e.arg.args[0], r"-\top"), PREC_POSTFIX
-        return self._sup(e.arg, r"\top"), PREC_POSTFIX
+        a = e.arg
+        if type(a) is E.Call and a.op.latex_transposed is not None:
+            return self._form(a.op.latex_transposed, a)
+        return self._sup(a, r"\top"), PREC_POSTFIX
 
     # ---- functions and vectors
 
@@ -245,23 +247,18 @@ class LatexPrinter(Printer):
         return ", ".join(self._operand(a, full, 0) for a in e.args)
 
     def _print_Call(self, e):
-        fn = e.fn
-        a = e.args[0] if e.args else None
-        if fn == "inv":
-            return self._sup(a, "-1"), PREC_POSTFIX
-        if fn == "step":
-            return f"\\left[ {self.print(a)[0]} > 0 \\right]", PREC_ATOM
-        if fn == "abs":
-            return f"\\left| {self.print(a)[0]} \\right|", PREC_ATOM
-        if fn == "norm2":
-            return f"\\left\\| {self.print(a)[0]} \\right\\|", PREC_ATOM
-        if fn == "norm1":
-            return f"\\left\\| {self.print(a)[0]} \\right\\|_1", PREC_ATOM
-        if fn == "sqrt":
-            return f"\\sqrt{{{self.print(a)[0]}}}", PREC_ATOM
-        name = FUNCTIONS[fn].latex
-        if not name.startswith("\\"):
-            name = f"\\operatorname{{{name}}}"
+        return self._form(e.op.latex, e)
+
+    def _form(self, form, e):
+        """A function written in its notation (:class:`matcalc.ops.Form`); a name
+        that is not a command is set upright."""
+        if form.style == "wrap":
+            return form.text.format(self.print(e.args[0])[0]), PREC_ATOM
+        if form.style == "postfix":
+            return self._sup(e.args[0], form.text), PREC_POSTFIX
+        if form.style == "prefix":
+            return form.text + " " + self.parenthesize(e.args[0], PREC_POSTFIX), PREC_POSTFIX
+        name = form.text if form.text.startswith("\\") else f"\\operatorname{{{form.text}}}"
         return f"{name}\\left( {self._args(e)} \\right)", PREC_ATOM
 
     def _print_VecLit(self, e):
@@ -273,9 +270,9 @@ class LatexPrinter(Printer):
         return f"{{{base}}}_{{{e.index + 1}}}", PREC_POSTFIX
 
 
-def to_latex(e: E.Expr) -> str:
+def to_latex(e: E.Expr, names=None) -> str:
     """``e`` as LaTeX math, without delimiters."""
-    return LatexPrinter().doprint(e)
+    return LatexPrinter(names).doprint(e)
 
 
 def shape_latex(shape: tuple) -> str:
@@ -321,7 +318,7 @@ def escape_text(text: str) -> str:
 def derivative_lhs(d, layout: str = "numerator") -> str:
     """``\\frac{\\partial f}{\\partial \\mathbf{w}}`` (or ``\\mathrm{d}f`` for a differential)."""
     v = latex_name(d.wrt.name, d.wrt.rank)
-    if d.kind == "differential":
+    if d.kind is Kind.DIFFERENTIAL:
         return r"\mathrm{d}f" if d.of is None else r"\mathrm{d}\left( \nabla f \right)"
     if d.order == 2:
         if d.wrt.rank == 1:
@@ -340,30 +337,11 @@ def derivative_notes(d, layout: str = "numerator") -> list[str]:
     shape = shape_latex(d.display_shape(layout))
     notes = [f"Shape: ${shape}$ ({escape_text(d.layout_note(layout))}).",
              f"Rule: {escape_text(d.rule)}."]
-    kinks = sorted({n.fn for n in E.postorder(d.f) if type(n) is E.Call and not n.spec.smooth})
-    if kinks:
-        notes.append(f"Note: {escape_text(', '.join(kinks))} is not differentiable at 0; the "
+    names = kinks(d.f)
+    if names:
+        notes.append(f"Note: {escape_text(', '.join(names))} is not differentiable at 0; the "
                      r"paper's convention is used there ($\max'(0) = 0$).")
     return notes
-
-
-def derivative_document(derivs, layout: str = "numerator", steps: bool = False) -> str:
-    """A complete LaTeX document: each derivative as a display equation, its shape as a
-    note, and (``steps``) its derivation as an ``align*`` block."""
-    from ..printing.steps import render_steps
-    body = []
-    for i, d in enumerate(derivs):
-        if i:
-            body.append("")
-        body.append(f"Input: ${to_latex(d.f)}$.")
-        body.append("\\[")
-        body.append(derivative_latex(d, layout))
-        body.append("\\]")
-        body.append(r"\\ ".join(derivative_notes(d, layout)))
-        if steps and d.steps:
-            body.append("")
-            body.append(render_steps(d, layout, "latex"))
-    return document("\n".join(body))
 
 
 def _is_tangent(e: E.Expr) -> bool:

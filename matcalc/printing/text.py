@@ -6,8 +6,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from ..core import expr as E
-from ..ops.table import FUNCTIONS
-from ..printing.base import (PREC_ADD, PREC_ATOM, PREC_MUL, PREC_NEG, PREC_POSTFIX, PREC_POW,
+from .base import (PREC_ADD, PREC_ATOM, PREC_MUL, PREC_NEG, PREC_POSTFIX, PREC_POW,
                    Printer)
 
 
@@ -51,7 +50,8 @@ class AsciiPrinter(Printer):
     neg_sym = "-"
 
     def _print_Var(self, e):
-        return ("d" + e.name if e.tangent else e.name), PREC_ATOM
+        name = self.names.get(e, e.name)
+        return ("d" + name if e.tangent else name), PREC_ATOM
 
     def _print_Num(self, e):
         return _fraction_text(e.value)
@@ -212,7 +212,7 @@ class AsciiPrinter(Printer):
         return ", ".join(self._operand(a, full, 0) for a in e.args)
 
     def _print_Call(self, e):
-        return f"{FUNCTIONS[e.fn].text}({self._args(e)})", PREC_ATOM
+        return f"{e.op.text}({self._args(e)})", PREC_ATOM
 
     def _print_VecLit(self, e):
         return "[" + ", ".join(self.print(a)[0] for a in e.args) + "]", PREC_ATOM
@@ -229,9 +229,6 @@ class UnicodePrinter(AsciiPrinter):
 
     mul_sym = " ⊙ "
     div_sym = " ⊘ "
-
-    def _print_Var(self, e):
-        return ("d" + e.name if e.tangent else e.name), PREC_ATOM
 
     def _print_Eye(self, e):
         return "I", PREC_ATOM
@@ -363,33 +360,32 @@ class UnicodePrinter(AsciiPrinter):
         return len(core) == 1 or (text.startswith("(") and text.endswith(("ᵀ", ")", "¹")))
 
     def _print_Transpose(self, e):
-        if type(e.arg) is E.Call and e.arg.fn == "inv":
-            return self.parenthesize(e.arg.args[0], PREC_POSTFIX) + "⁻ᵀ", PREC_POSTFIX
-        return self.parenthesize(e.arg, PREC_POSTFIX) + "ᵀ", PREC_POSTFIX
+        a = e.arg
+        if type(a) is E.Call and a.op.unicode_transposed is not None:
+            return self._form(a.op.unicode_transposed, a)
+        return self.parenthesize(a, PREC_POSTFIX) + "ᵀ", PREC_POSTFIX
 
     def _print_Call(self, e):
-        fn = e.fn
-        a = e.args[0] if e.args else None
-        if fn == "inv":
-            return self.parenthesize(a, PREC_POSTFIX) + "⁻¹", PREC_POSTFIX
-        if fn == "step":
-            return f"[{self.print(a)[0]} > 0]", PREC_ATOM
-        if fn == "abs":
-            return f"|{self.print(a)[0]}|", PREC_ATOM
-        if fn == "norm2":
-            return f"‖{self.print(a)[0]}‖", PREC_ATOM
-        if fn == "norm1":
-            return f"‖{self.print(a)[0]}‖₁", PREC_ATOM
-        if fn == "sqrt":
-            return "√" + self.parenthesize(a, PREC_POSTFIX), PREC_POSTFIX
-        return f"{FUNCTIONS[fn].unicode}({self._args(e)})", PREC_ATOM
+        return self._form(e.op.unicode, e)
+
+    def _form(self, form, e):
+        """A function written in its notation (:class:`matcalc.ops.Form`)."""
+        if form.style == "call":
+            return f"{form.text}({self._args(e)})", PREC_ATOM
+        if form.style == "wrap":
+            return form.text.format(self.print(e.args[0])[0]), PREC_ATOM
+        arg = self.parenthesize(e.args[0], PREC_POSTFIX)
+        if form.style == "postfix":
+            return arg + form.text, PREC_POSTFIX
+        return form.text + arg, PREC_POSTFIX
 
 
-def to_text(e: E.Expr) -> str:
-    """The expression in the input language (parses back to ``e``)."""
-    return AsciiPrinter().doprint(e)
+def to_text(e: E.Expr, names=None) -> str:
+    """The expression in the input language (parses back to ``e``); ``names`` maps
+    variables to the names to print instead."""
+    return AsciiPrinter(names).doprint(e)
 
 
-def to_unicode(e: E.Expr) -> str:
+def to_unicode(e: E.Expr, names=None) -> str:
     """The expression as mathematics, with Unicode symbols."""
-    return UnicodePrinter().doprint(e)
+    return UnicodePrinter(names).doprint(e)

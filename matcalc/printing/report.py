@@ -1,0 +1,119 @@
+"""What the CLI prints for a derivative: the result, its shape and layout, the rule
+applied at the top, the Kronecker form of a differential, and a note on kinks."""
+from __future__ import annotations
+
+from typing import Optional
+
+from ..core import expr as E
+from ..core import shapes as S
+from ..calculus.result import Kind
+
+
+def _fname(d) -> str:
+    return f"∂f/∂{d.wrt.name}" if d.of is not None else "f"
+
+
+def layout_note(d, layout: str = "numerator") -> str:
+    """One line saying how the shown derivative is laid out."""
+    f, v = _fname(d), d.wrt.name
+    if d.kind is Kind.DIFFERENTIAL:
+        return f"differential: a linear map d{v} ↦ d{f} (no matrix shows it)"
+    fs, vs = d.f_shape, d.wrt.shape
+    if not vs:
+        return f"same shape as {f}"
+    if not fs and len(vs) == 2:
+        return f"same shape as {v} (entry i,j is ∂{f}/∂{v}ᵢⱼ)"
+    if not fs:
+        return (f"{layout} layout: a row vector (∂{f}/∂{v}ⱼ in column j)"
+                if layout == "numerator" else f"{layout} layout: a column vector, like {v}")
+    if layout == "denominator":
+        return f"denominator layout: rows index {v}, columns index {f}"
+    return f"{layout} layout: rows index {f}, columns index {v}"
+
+
+def kronecker_text(d, ascii: bool = False) -> Optional[str]:
+    """For a differential of the form Σ c P dV S: ``∂vec(f)/∂vec(V) = Σ c Sᵀ ⊗ P``
+    (None where the differential has another form)."""
+    from ..calculus.identify import kronecker_terms
+    from ..calculus.jvp import tangent_of
+    from .text import to_text, to_unicode
+    show = to_text if ascii else to_unicode
+    terms = kronecker_terms(d.expr, tangent_of(d.wrt))
+    if not terms:
+        return None
+    rows = S.resolve(d.wrt.shape[0])
+    cols = S.resolve(d.wrt.shape[1]) if d.wrt.rank == 2 else 1
+    kron, k, eye = (" kron ", "K", "eye") if ascii else (" ⊗ ", "K", "I")
+    parts = []
+    for coeff, right, left, transposed in terms:
+        r = show(right) if right is not None else f"{eye}({cols})" if ascii else "I"
+        l_ = show(left) if left is not None else f"{eye}({rows})" if ascii else "I"
+        if transposed:
+            l_ = l_ if left is not None else (f"{eye}({cols})" if ascii else "I")
+        wrap = (lambda t: f"({t})" if " " in t.strip("()") and not t.startswith("(")
+                else t)
+        text = f"{wrap(r)}{kron}{wrap(l_)}"
+        if right is None and left is None:
+            text = "I"  # vec(dV) itself
+        if transposed:
+            text = k if right is None and left is None else f"({text}) {k}"
+        c = E.const_value(coeff) if coeff is not None else 1
+        if c == -1:
+            text = f"-({text})" if " " in text else f"-{text}"
+        elif c != 1:
+            text = f"{wrap(show(coeff))} ({text})" if ascii else f"{wrap(show(coeff))}({text})"
+        parts.append(text)
+    f = "f" if d.of is None else "grad f"
+    v = d.wrt.name
+    head = f"dvec({f})/dvec({v})" if ascii else f"∂vec({f})/∂vec({v})"
+    body = " + ".join(parts).replace("+ -", "- ")
+    note = "" if not any(t[3] for t in terms) else (
+        "; K is the commutation matrix, K vec(X) = vec(Xᵀ)" if not ascii else
+        "; K: the commutation matrix, K vec(X) = vec(X')")
+    return f"{head} = {body}{note}"
+
+
+def kinks(f: E.Expr) -> list[str]:
+    """The names of the non-smooth functions in ``f``, sorted."""
+    return sorted({n.op.name for n in E.postorder(f) if type(n) is E.Call and not n.op.smooth})
+
+
+def _ties(f: E.Expr) -> bool:
+    """Whether a kinked function of several arguments compares two non-constants
+    (a tie there splits the derivative)."""
+    return any(type(n) is E.Call and not n.op.smooth and n.op.arity > 1 and
+               all(E.const_value(a) is None for a in n.args) for n in E.postorder(f))
+
+
+def kink_note(f: E.Expr) -> Optional[str]:
+    """The report's note on the non-smooth functions of ``f`` (None if there are none)."""
+    names = kinks(f)
+    if not names:
+        return None
+    return (f"{', '.join(names)} not differentiable at 0; the paper's convention is used "
+            "there (max'(0) = 0, step(0) = 0)" +
+            ("; a tie of max or min between two variables splits ½/½" if _ties(f) else ""))
+
+
+def report(d, layout: str = "numerator", ascii: bool = False) -> str:
+    """What the CLI prints: the derivative, its shape and layout, the rule."""
+    v = d.wrt.name
+    what = "∂²f/∂{0}²" if d.order == 2 else "∂f/∂{0}"
+    if ascii:
+        what = "d2f/d{0}2" if d.order == 2 else "df/d{0}"
+    head = what.format(v)
+    body = d.text(layout, ascii)
+    if d.kind is Kind.DIFFERENTIAL:
+        head = f"d({'f' if d.of is None else 'grad f'})"
+    lines = [f"{head} = {body}"]
+    shape = S.shape_str(d.display_shape(layout))
+    lines.append(f"  shape: {shape}  ({layout_note(d, layout)})")
+    if d.kind is Kind.DIFFERENTIAL:
+        kron = kronecker_text(d, ascii)
+        if kron:
+            lines.append(f"  {kron}")
+    lines.append(f"  rule: {d.rule}")
+    note = kink_note(d.f)
+    if note:
+        lines.append(f"  note: {note}")
+    return "\n".join(lines)
