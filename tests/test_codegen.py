@@ -128,9 +128,6 @@ def test_differential_without_kronecker_form_is_refused_clearly():
 
 
 def _golden():
-    import os
-    import sys
-    sys.path.insert(0, os.path.dirname(__file__))
     from test_golden import CASES
     return CASES
 

@@ -12,17 +12,14 @@ Where the printed form is right (the oracle agrees) but not the one a textbook
 writes, the textbook form is recorded in a ``# textbook form:`` comment and in
 NOT_YET_TEXTBOOK, and the table holds the current form.
 """
-import os
-import sys
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, os.path.dirname(__file__))
-from oracle import check  # noqa: E402
+from oracle import check
 
-import matcalc  # noqa: E402
-from matcalc.errors import DiffError  # noqa: E402
+import matcalc
+from matcalc.errors import DiffError
 
 # (source, expression, wrt, shapes, expected str(d) in numerator layout)
 PAPER_CASES = [

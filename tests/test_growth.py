@@ -1,16 +1,13 @@
 """Growth: the derivative of a k-layer network ``sum(tanh(W_k @ ... tanh(W_1 @ x)))``
 is a DAG whose size grows at most linearly in k (nothing differentiated twice,
 no sub-expression duplicated), by x and by W1; and it is numerically right."""
-import os
-import sys
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(__file__))
-from oracle import check  # noqa: E402
+from oracle import check
 
-import matcalc  # noqa: E402
-from matcalc.core.expr import count_nodes  # noqa: E402
+import matcalc
+from matcalc.core.expr import count_nodes
 
 KS = [2, 4, 8, 16, 32]
 SLACK = 40  # the constant C in count(2k) <= 2 count(k) + C

@@ -5,7 +5,8 @@ import pytest
 
 import matcalc
 from matcalc.core import expr as E
-from matcalc.calculus.chain import kronecker_terms, tangent_of
+from matcalc.calculus.identify import kronecker_terms
+from matcalc.calculus.jvp import tangent_of
 from matcalc.backends.numeric import Evaluator, bind_dims
 
 SIZES = {"m": 2, "n": 3, "p": 4}

@@ -5,18 +5,15 @@ variable equals central finite differences (tests/oracle.py).
 
 Run more examples with ``--hypothesis-profile=nightly``.
 """
-import os
-import sys
 
 import numpy as np
 from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
 
-sys.path.insert(0, os.path.dirname(__file__))
-import oracle  # noqa: E402
+import oracle
 
-import matcalc  # noqa: E402
-from matcalc.parser import parse  # noqa: E402
+import matcalc
+from matcalc.parser import parse
 
 # At least 500 examples; more under the profile chosen with --hypothesis-profile.
 MAX_EXAMPLES = max(500, settings().max_examples)

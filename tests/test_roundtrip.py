@@ -4,16 +4,13 @@
 The display may show a transpose pulled out of a row-vector sum, ``(x - A @ s)'``,
 where the constructors keep ``x' - s' @ A'``: the same expression, so the comparison
 is with the displayed tree rebuilt through the constructors (its canonical form)."""
-import os
-import sys
 
 import pytest
 
 import matcalc
 from matcalc.core import expr as E
 
-sys.path.insert(0, os.path.dirname(__file__))
-from test_golden import CASES  # noqa: E402
+from test_golden import CASES
 
 
 def canonical(e: E.Expr) -> E.Expr:

@@ -47,6 +47,9 @@ class Derivative:
     of: Optional["Derivative"] = None
     applied: tuple = field(default=(), repr=False)
 
+    def __post_init__(self):
+        object.__setattr__(self, "kind", Kind(self.kind))  # "gradient" is Kind.GRADIENT
+
     # ---- shapes
 
     @property

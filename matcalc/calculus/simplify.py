@@ -91,8 +91,9 @@ def pull_transpose(e: E.Expr) -> Optional[E.Expr]:
 
 
 def symmetric_inverse(e: E.Expr) -> Optional[E.Expr]:
-    """``(XᵀX)⁻ᵀ = (XᵀX)⁻¹``: the inverse of a symmetric product is symmetric."""
-    if type(e) is E.Transpose and type(e.arg) is E.Call and e.arg.fn == "inv":
+    """``(XᵀX)⁻ᵀ = (XᵀX)⁻¹``: a function that keeps symmetry (the inverse) of a
+    symmetric matrix is symmetric."""
+    if type(e) is E.Transpose and type(e.arg) is E.Call and e.arg.op.keeps_symmetry:
         s = e.arg.args[0]
         if E.transpose(s) is s:
             return e.arg
