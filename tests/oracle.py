@@ -7,27 +7,28 @@
 
 - Symbolic dimensions get DIFFERENT sizes (3, 2, 4, 5, ...) so that a missing or
   extra transpose cannot hide behind a square shape.
-- Domains: values are re-drawn until every ``log``/``sqrt``/fractional power
-  has a positive argument, every negative power a base away from 0, every
-  ``det``/``logdet``/``inv`` a well-conditioned argument, and every kink
-  (``abs sign relu step max min norm1``) an argument away from 0, so that
-  finite differences are meaningful. Square matrices that reach ``det``,
-  ``logdet`` or ``inv`` start as ``2I + noise``; variables under ``log``/``sqrt``
-  start positive.
+- Domains, read from the ops' records (``Op.domain``, ``Op.kink``): values are
+  re-drawn until every call of a ``"positive"`` op (log, sqrt) and every fractional
+  power has a positive argument, every negative power a base away from 0, every
+  call of an ``"invertible"`` op (det, logdet, inv) a well-conditioned argument,
+  and every kink expression (``op.kink(args)``: x for abs, a - b for max...) is
+  away from 0, so that finite differences are meaningful. Square matrices that
+  reach an ``"invertible"`` op start as ``2I + noise``; variables under a
+  ``"positive"`` op start positive.
 """
 from __future__ import annotations
 
 import numpy as np
 
 import matcalc
+from matcalc import ops
 from matcalc.core import expr as E
 from matcalc.parser import parse
 
 SIZES = [3, 2, 4, 5, 6, 7]
 RTOL, ATOL = 1e-5, 1e-6
-KINKED = {"abs", "sign", "relu", "step", "max", "min", "norm1"}
-POSITIVE = {"log", "sqrt"}
-MATRIX = {"det", "logdet", "inv"}
+POSITIVE = "positive"     # Op.domain: arguments must be > 0
+MATRIX = "invertible"     # Op.domain: arguments must be invertible
 
 
 def dim_sizes(exprs) -> dict:
@@ -44,13 +45,14 @@ def _concrete(shape, dims):
     return tuple(d if isinstance(d, int) else dims[d] for d in shape)
 
 
-def _under(f: E.Expr, names: set) -> set:
-    """Names of the variables occurring under a call of one of ``names``."""
+def _under(f: E.Expr, domain: str) -> set:
+    """Names of the variables occurring under a call of an op with ``domain`` (and, for
+    ``POSITIVE``, under the base of a fractional power)."""
     out: set = set()
     for n in E.postorder(f):
-        if type(n) is E.Call and n.fn in names:
+        if type(n) is E.Call and n.op.domain == domain:
             out.update(v.name for v in E.variables(n))
-        if names is POSITIVE and type(n) is E.Pow:
+        if domain == POSITIVE and type(n) is E.Pow:
             c = E.const_value(n.exp)
             if c is None or c.denominator != 1:
                 out.update(v.name for v in E.variables(n.base))
@@ -83,24 +85,23 @@ def _sub_value(e: E.Expr, values):
 def domain_ok(f: E.Expr, values, margin: float = 1e-3) -> bool:
     """Is ``values`` a point where finite differences of ``f`` are meaningful?"""
     for n in E.postorder(f):
-        args = None
-        if type(n) is E.Call and n.fn in KINKED | POSITIVE | MATRIX:
+        if type(n) is E.Call and (n.op.kink is not None or n.op.domain is not None):
+            op = n.op
             args = [_sub_value(a, values) for a in n.args]
             if any(a is None for a in args):
                 continue
             if not all(np.all(np.isfinite(a)) for a in args):
                 return False
-            if n.fn in ("max", "min"):
-                if np.min(np.abs(args[0] - args[1])) < margin:
+            if op.kink is not None:
+                z = _sub_value(op.kink(n.args), values)
+                if z is not None and np.min(np.abs(z)) < margin:
                     return False
-            elif n.fn in KINKED:
-                if np.min(np.abs(args[0])) < margin:
+            if op.domain == POSITIVE:
+                if any(np.min(a) < 1e-2 for a in args):
                     return False
-            elif n.fn in POSITIVE:
-                if np.min(args[0]) < 1e-2:
-                    return False
-            elif n.fn in MATRIX:
-                if np.linalg.cond(args[0]) > 1e3 or abs(np.linalg.det(args[0])) < 1e-3:
+            elif op.domain == MATRIX:
+                if any(np.linalg.cond(a) > 1e3 or abs(np.linalg.det(a)) < 1e-3
+                       for a in args):
                     return False
         elif type(n) is E.Pow:
             b = _sub_value(n.base, values)
@@ -112,7 +113,9 @@ def domain_ok(f: E.Expr, values, margin: float = 1e-3) -> bool:
                     return False
             elif c < 0 and np.min(np.abs(b)) < 5e-2:
                 return False
-        elif type(n) is E.Call and n.fn == "norm2":
+        elif type(n) is E.Call and n.op is ops.NORM2:
+            # not differentiable at 0, which no field of the record says (its ``kink``
+            # would mean "where an entry is 0")
             a = _sub_value(n.args[0], values)
             if a is not None and np.sqrt(np.sum(a * a)) < 1e-2:
                 return False

@@ -1,4 +1,5 @@
-"""bench/run.py --smoke runs end to end (tiny sizes, one repetition, writes nothing).
+"""bench/run.py --smoke and bench/architecture.py --smoke run end to end (tiny sizes,
+one repetition, writes nothing).
 
 No assertion on a wall-clock time: benchmarks print ratios, tests only check they run."""
 import os
@@ -22,3 +23,14 @@ def test_bench_smoke_runs(tmp_path):
         assert section in p.stdout
     text = out.read_text(encoding="utf-8")
     assert "# Benchmarks" in text and "SymPy" in text
+
+
+def test_architecture_bench_smoke_runs(tmp_path):
+    p = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "architecture.py"),
+                        "--smoke"], capture_output=True, text=True, cwd=str(tmp_path),
+                       timeout=120)
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+    for row in ("parse sum(w*x+b)", "Derivative.evaluate", "nested scalar functions",
+                "k-layer network"):
+        assert row in p.stdout
+    assert "time ~ k^" in p.stdout

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from matcalc import EvalError, Expr, MatcalcError, evaluate, parse
 from matcalc.core import expr as E
-from matcalc.ops.table import ALIASES, CONSTANTS, FUNCTIONS, SUGAR
+from matcalc.ops import ALIASES, CONSTANTS, REGISTRY as FUNCTIONS, SUGAR
 
 NAMES = ["a", "b", "x", "y", "z", "n", "m", "A", "B", "W", "X", "alpha", "α", "λ", "x1",
          "W_2", "Sigma", "foo", "e", "T"]

@@ -11,7 +11,7 @@ import pytest
 import matcalc
 from matcalc.core import expr as E
 from matcalc.cli import main
-from matcalc.ops.table import FUNCTIONS
+from matcalc.ops import REGISTRY as FUNCTIONS
 from matcalc.printing.document import derivative_document
 from matcalc.printing.latex import to_latex
 

@@ -5,10 +5,10 @@ import pytest
 
 sp = pytest.importorskip("sympy")
 
-import matcalc as M  # noqa: E402
-from matcalc.core import expr as E  # noqa: E402
-from matcalc.errors import BridgeError, MatcalcError  # noqa: E402
-from matcalc.backends.sympy_bridge import from_sympy, sympy_simplify, to_sympy  # noqa: E402
+import matcalc as M
+from matcalc.core import expr as E
+from matcalc.errors import BridgeError, MatcalcError
+from matcalc.backends.sympy_bridge import from_sympy, sympy_simplify, to_sympy
 
 SHAPES = {"A": "n,n", "X": "n,n", "B": "n,n", "W": "m,n", "x": "n", "y": "n", "w": "n"}
 

@@ -1,4 +1,4 @@
-"""Code generation: a :class:`~matcalc.derivative.Derivative` as a self-contained
+"""Code generation: a :class:`~matcalc.calculus.result.Derivative` as a self-contained
 Python function over NumPy (or ``jax.numpy``, or ``torch``).
 
 The interned DAG gives common sub-expression elimination for free: each distinct
@@ -17,7 +17,7 @@ expression is inlined into its user. The evaluation order is chosen for cost:
 
 The result always has the numeric contract's shape ``f.shape + wrt.shape``, as
 :meth:`Derivative.evaluate` returns (a last step broadcasts a value the algebra left
-smaller). A derivative of kind ``"differential"`` (no matrix form) is generated from
+smaller). A derivative of kind ``Kind.DIFFERENTIAL`` (no matrix form) is generated from
 its Kronecker form, ``Σ c (Sᵀ ⊗ P) [K]`` reshaped column-major to that shape (NumPy
 target); one without a Kronecker form (an element-wise product with ``dV``...)
 raises :class:`~matcalc.errors.DiffError`.
@@ -50,9 +50,12 @@ import unicodedata
 from fractions import Fraction
 from typing import Callable, Optional
 
+from ..calculus.result import Kind
 from ..core import expr as E
 from ..core import shapes as S
 from ..errors import DiffError, MatcalcError, UsageError, quote
+from ..ops import DIAG
+from .interpreter import Interpreter
 
 TARGETS = {
     "numpy": ("import numpy as np", "np"),
@@ -76,12 +79,10 @@ _RESERVED = frozenset(keyword.kwlist) | _SOFT_KEYWORDS | frozenset(dir(builtins)
 # A reference to a temporary or a helper while the body is being generated.
 _MARK = "\x00"
 
-# Helpers a generated module defines when (and only when) its code uses them.
+# Helpers a generated module defines when (and only when) its code uses them: the
+# generic ones here; an op's own (``Op.helpers``) is named after the op (_softmax).
 _HELPERS = {
     "numpy": {
-        "_softmax": "def _softmax(x):\n    e = np.exp(x - np.max(x))\n    return e / np.sum(e)\n",
-        "_logsumexp": "def _logsumexp(x):\n    m = np.max(x)\n"
-                      "    return m + np.log(np.sum(np.exp(x - m)))\n",
         "_full": "def _full(a, shape):\n    return np.broadcast_to(np.asarray(a, dtype=float), "
                  "shape)\n",
         # K with K vec(X) = vec(Xᵀ) for an m×n X (vec stacks columns)
@@ -94,18 +95,12 @@ _HELPERS = {
                    "    return a\n",
     },
     "jax": {
-        "_softmax": "def _softmax(x):\n    e = jnp.exp(x - jnp.max(x))\n"
-                    "    return e / jnp.sum(e)\n",
-        "_logsumexp": "def _logsumexp(x):\n    m = jnp.max(x)\n"
-                      "    return m + jnp.log(jnp.sum(jnp.exp(x - m)))\n",
         "_full": "def _full(a, shape):\n    return jnp.broadcast_to(jnp.asarray(a), shape)\n",
         "_result": "def _result(a, shape):\n    a = jnp.asarray(a)\n"
                    "    if a.shape != shape:\n        a = jnp.broadcast_to(a, shape)\n"
                    "    return a\n",
     },
     "torch": {
-        "_softmax": "def _softmax(x):\n    return torch.softmax(x, dim=0)\n",
-        "_logsumexp": "def _logsumexp(x):\n    return torch.logsumexp(x, dim=0)\n",
         "_full": "def _full(a, shape):\n    return torch.broadcast_to("
                  "torch.as_tensor(a, dtype=torch.float64), shape)\n",
         "_t": "def _t(a):\n    return torch.as_tensor(a, dtype=torch.float64)\n",
@@ -115,6 +110,13 @@ _HELPERS = {
                    "    return a\n",
     },
 }
+_GENERIC_HELPERS = frozenset(h for table in _HELPERS.values() for h in table)
+
+
+def _for_target(table, target: str):
+    """An op's entry for ``target`` (``"*"``: every target), or None."""
+    hit = table.get(target)
+    return table.get("*") if hit is None else hit
 
 
 # ------------------------------------------------------------------ identifiers
@@ -222,7 +224,7 @@ class _Fac:
     """A factor (or a sub-product) of a matrix chain while its code is built.
 
     ``form``: "2d" (a 2-D array), "col" (1-D, an n×1 column), "row" (1-D, a 1×n
-    row), "scalar" (a 1×1 product held as a 0-D value), "diag" (the vector v of
+    row), "scalar" (a 1×1 product held as a 0-D value), "scaling" (the vector v of
     diag(v)). ``add`` is the Add node of a sum factor, kept to distribute it."""
 
     __slots__ = ("code", "form", "rows", "cols", "add")
@@ -231,21 +233,30 @@ class _Fac:
         self.code, self.form, self.rows, self.cols, self.add = code, form, rows, cols, add
 
 
-class _Gen:
+class _Gen(Interpreter):
     """Generates the body: ``lines`` of (temporary's key, code), code referring to
-    temporaries and helpers by markers only."""
+    temporaries and helpers by markers only.
+
+    An :class:`Interpreter` whose value of a node is ``(code, lazy)``: the code of
+    its value (a marker when it is assigned to a temporary) and whether it is lazy (a
+    broadcastable stand-in for a scalar expansion, smaller than the node's shape).
+    Each ``_eval_<Kind>`` returns ``(code, lazy, atom)``; :meth:`visit` assigns the
+    code to a temporary unless it is an atom. The memo also holds ``("full", node)``
+    and ``("product", code)`` entries."""
 
     def __init__(self, target: str, names: dict, dims: dict):
         if target not in TARGETS:
             raise UsageError(f"unknown code target {target!r}: use one of "
                              f"{', '.join(TARGETS)}")
+        super().__init__()
         self.target = target
         self.xp = TARGETS[target][1]
         self.names = names            # variable -> its code identifier
         self.dims = dims              # symbolic dimension -> code (e.g. "w.shape[0]")
         self.lines: list[tuple[str, str]] = []
-        self.memo: dict = {}          # node -> (code, lazy); also ("full"|"product", ...)
         self.literals: set[str] = set()   # the code of every numeric literal emitted
+        self.op_helpers: dict = {}    # op -> the name of its helper function
+        self.helper_sources: dict = {}    # an op's helper name -> its source
 
     # ---- small pieces
 
@@ -264,6 +275,24 @@ class _Gen:
 
     def helper(self, name: str) -> str:
         return _MARK + name + _MARK
+
+    def op_helper(self, op) -> str:
+        """A reference to ``op``'s helper function (``Op.helpers``), named after the op
+        (``_softmax``) unless that name is taken; its source is kept for the module."""
+        name = self.op_helpers.get(op)
+        if name is None:
+            source = _for_target(op.helpers, self.target)
+            if source is None:
+                raise DiffError(f"no {self.target} helper for the function {op.name}()")
+            base = op.name if op.name.isascii() and op.name.isidentifier() else "op"
+            name = "_" + base
+            # not a generic helper's, another op's, or a temporary's (_t1, _t2...)
+            while name in _GENERIC_HELPERS or name in self.helper_sources \
+                    or re.fullmatch(r"_t[0-9]+", name):
+                name += "_"
+            self.op_helpers[op] = name
+            self.helper_sources[name] = source.format(name=name)
+        return self.helper(name)
 
     def assign(self, code: str) -> str:
         key = str(len(self.lines) + 1)
@@ -299,37 +328,24 @@ class _Gen:
                      for i in range(0, len(codes), _CHUNK)]
         return join(codes)
 
+    def template(self, template: str, codes: list, op=None) -> str:
+        """An op's code template filled in: ``{xp}``, ``{0}``, ``{1}`` (the arguments'
+        code), ``{p0}``, ``{p1}`` (parenthesised unless atomic), ``{helper}``."""
+        keys = {"xp": self.xp}
+        keys.update((f"p{i}", _paren(c)) for i, c in enumerate(codes))
+        if op is not None and "{helper}" in template:
+            keys["helper"] = self.op_helper(op)
+        return template.format(*codes, **keys)
+
     # ---- values
 
-    def value(self, node: E.Expr) -> tuple[str, bool]:
-        """Code for the node's value and whether it is lazy (a broadcastable stand-in
-        for a scalar expansion, smaller than the node's shape).
-
-        Every node not generated yet is generated after its children (a post-order
-        walk), so ``_emit`` finds its children's code in the memo: no recursion down
-        the expression. Values nobody uses are dropped at the end."""
-        hit = self.memo.get(node)
-        if hit is None:
-            for n in self._pending(node):
-                code, lazy, atom = self._emit(n)
-                self.memo[n] = (code if atom else self.assign(code), lazy)
-            hit = self.memo[node]
-        return hit
-
-    def _pending(self, root: E.Expr) -> list:
-        """The nodes under ``root`` not in the memo, children first."""
-        order: list = []
-        seen: set = set()
-        stack: list = [(root, False)]
-        while stack:
-            node, done = stack.pop()
-            if done:
-                order.append(node)
-            elif node not in seen and node not in self.memo:
-                seen.add(node)
-                stack.append((node, True))
-                stack.extend((a, False) for a in reversed(node.args))
-        return order
+    def visit(self, node: E.Expr, args: list) -> tuple[str, bool]:
+        """One node's ``(code, lazy)`` from its children's: ``_eval_<Kind>`` gives
+        ``(code, lazy, atom)``, and code that is not an atom is assigned to a
+        temporary. :meth:`Interpreter.value` walks the DAG in post-order (no recursion
+        down the expression) and memoises; values nobody uses are dropped at the end."""
+        code, lazy, atom = super().visit(node, args)
+        return (code if atom else self.assign(code)), lazy
 
     def full(self, node: E.Expr) -> str:
         code, lazy = self.value(node)
@@ -348,53 +364,94 @@ class _Gen:
             return f"torch.zeros({self.shape_code(shape)}, dtype=torch.float64)"
         return f"{self.xp}.zeros({self.shape_code(shape)})"
 
-    def _emit(self, e: E.Expr) -> tuple[str, bool, bool]:
-        """(code, lazy, atom): atom means no assignment is needed."""
-        xp = self.xp
-        t = type(e)
-        if t is E.Var:
-            if e not in self.names:
-                raise DiffError(f"the variable {quote(e.name)} is not an argument")
-            return self.names[e], False, True
-        if t is E.Num:
-            return self.number(_fmt_num(e.value, xp)), False, True
-        if t is E.Size:
-            return self.as_float(self.dim(e.dim)), False, True
-        if t is E.Eye:
-            dtype = ", dtype=torch.float64" if self.target == "torch" else ""
-            return f"{xp}.eye({self.dim(e.n)}{dtype})", False, False
-        if t is E.Expand:
-            code, _ = self.value(e.arg)
-            return code, True, True
-        if t is E.Add:  # a term -1 ⊙ y is written "- y"
-            vals = [self._term(a) for a in e.args]
-            code = self.chunked([c for c, _ in vals], _sum_code)
-            return code, all(lz for _, lz in vals), False
-        if t is E.Mul:
-            vals = [self.value(a) for a in e.args]
-            return self._product([c for c, _ in vals]), all(lz for _, lz in vals), False
-        if t is E.Pow:
-            return self._power(e)
-        if t is E.MatMul:
-            return self._matmul(e), False, False
-        if t is E.Transpose:
-            a = e.arg
-            if a.rank == 1:
-                return f"{self.full(a)}[None, :]", False, False
-            if e.rank == 1:
-                return f"{self.full(a)}[0]", False, False
-            return f"{self.full(a)}.T", False, False
-        if t is E.Call:
-            return self._call(e)
-        if t is E.VecLit:
-            items = [self.value(a)[0] for a in e.args]
-            if self.target == "torch":
-                items = [f"{self.helper('_t')}({c})" for c in items]
-                return f"torch.stack([{', '.join(items)}])", False, False
-            return f"{xp}.array([{', '.join(items)}])", False, False
-        if t is E.Entry:
-            return f"{self.full(e.args[0])}[{int(e.index)}]", False, False
-        raise TypeError(f"cannot generate code for {t.__name__}")  # pragma: no cover
+    # ---- one method per node kind: (code, lazy, atom); atom: no assignment needed
+
+    def _eval_Var(self, e, args):
+        if e not in self.names:
+            raise DiffError(f"the variable {quote(e.name)} is not an argument")
+        return self.names[e], False, True
+
+    def _eval_Num(self, e, args):
+        return self.number(_fmt_num(e.value, self.xp)), False, True
+
+    def _eval_Size(self, e, args):
+        return self.as_float(self.dim(e.dim)), False, True
+
+    def _eval_Eye(self, e, args):
+        dtype = ", dtype=torch.float64" if self.target == "torch" else ""
+        return f"{self.xp}.eye({self.dim(e.n)}{dtype})", False, False
+
+    def _eval_Expand(self, e, args):
+        code, _ = args[0]
+        return code, True, True
+
+    def _eval_Add(self, e, args):  # a term -1 ⊙ y is written "- y"
+        vals = [self._term(a) for a in e.args]
+        code = self.chunked([c for c, _ in vals], _sum_code)
+        return code, all(lz for _, lz in vals), False
+
+    def _eval_Mul(self, e, args):
+        return self._product([c for c, _ in args]), all(lz for _, lz in args), False
+
+    def _eval_Pow(self, e, args):
+        c = E.const_value(e.exp)
+        base_op = e.base.op if type(e.base) is E.Call else None
+        if c == 2 and base_op is not None and base_op.code_squared is not None:
+            # op(x)² written at once (‖v‖² = sum(v ⊙ v), no square root)
+            return self._call_code(e.base, base_op.code_squared), False, False
+        (b, bl), (x, xl) = args
+        base = _paren(self.scalar(b))
+        if c == -1:
+            return f"1.0 / {base}", bl, False
+        if c == Fraction(1, 2):
+            return f"{self.xp}.sqrt({self.t(b)})", bl, False
+        if c is not None and c.denominator == 1:
+            return f"{base} ** {c.numerator}", bl, False
+        # a scalar exponent is expanded implicitly: lazy if the base is
+        return f"{base} ** {_paren(x)}", bl and (xl or e.exp.rank == 0), False
+
+    def _eval_MatMul(self, e, args):
+        return self._matmul(e), False, False
+
+    def _eval_Transpose(self, e, args):
+        a = e.arg
+        if a.rank == 1:
+            return f"{self.full(a)}[None, :]", False, False
+        if e.rank == 1:
+            return f"{self.full(a)}[0]", False, False
+        return f"{self.full(a)}.T", False, False
+
+    def _eval_Call(self, e, args):
+        op = e.op
+        x = e.args[0] if e.args else None
+        if op.code_matmul2 is not None and op.arity == 1 and type(x) is E.MatMul \
+                and len(x.args) == 2 and all(f.rank == 2 for f in x.args):
+            # op(A B) written at once (tr(A B) = sum(A ⊙ Bᵀ): O(n²), no product formed)
+            return self.template(op.code_matmul2, [self.full(f) for f in x.args], op), \
+                False, False
+        template = _for_target(op.code, self.target)
+        if template is None:
+            raise DiffError(f"no {self.target} code for the function {op.name}()")
+        if op.category == "elementwise":
+            codes = [self.t(c) for c, _ in args]
+            return self.template(template, codes, op), all(lz for _, lz in args), False
+        return self._call_code(e, template), False, False
+
+    def _call_code(self, e, template: str) -> str:
+        """``template`` over the full values of the arguments of the call ``e``."""
+        return self.template(template, [self.full(a) for a in e.args], e.op)
+
+    def _eval_VecLit(self, e, args):
+        items = [c for c, _ in args]
+        if self.target == "torch":
+            items = [f"{self.helper('_t')}({c})" for c in items]
+            return f"torch.stack([{', '.join(items)}])", False, False
+        return f"{self.xp}.array([{', '.join(items)}])", False, False
+
+    def _eval_Entry(self, e, args):
+        return f"{self.full(e.args[0])}[{int(e.index)}]", False, False
+
+    # ---- pieces of sums and products
 
     def _product(self, codes: list) -> str:
         if codes[0] == "-1.0":
@@ -406,71 +463,12 @@ class _Gen:
         head = codes[0] if codes[0] in self.literals else _paren(codes[0])
         return " * ".join([head] + [_paren(c) for c in codes[1:]])
 
-    def _power(self, e: E.Expr) -> tuple[str, bool, bool]:
-        xp = self.xp
-        c = E.const_value(e.exp)
-        if c == 2 and type(e.base) is E.Call and e.base.fn == "norm2":
-            a = self.full(e.base.args[0])  # ‖v‖² = sum(v ⊙ v), no square root
-            return f"{xp}.sum({a} * {a})", False, False
-        (b, bl), (x, xl) = self.value(e.base), self.value(e.exp)
-        base = _paren(self.scalar(b))
-        if c == -1:
-            return f"1.0 / {base}", bl, False
-        if c == Fraction(1, 2):
-            return f"{xp}.sqrt({self.t(b)})", bl, False
-        if c is not None and c.denominator == 1:
-            return f"{base} ** {c.numerator}", bl, False
-        # a scalar exponent is expanded implicitly: lazy if the base is
-        return f"{base} ** {_paren(x)}", bl and (xl or e.exp.rank == 0), False
-
     def _term(self, a: E.Expr) -> tuple[str, bool]:
         if type(a) is E.Mul and E.const_value(a.args[0]) == -1:
             rest = a.args[1:]
             code, lazy = self.value(rest[0] if len(rest) == 1 else E.mul(*rest))
             return "-" + _paren(code), lazy
         return self.value(a)
-
-    def _call(self, e: E.Call) -> tuple[str, bool, bool]:
-        xp, fn = self.xp, e.fn
-        spec = e.spec
-        if spec.kind == "elementwise":
-            vals = [self.value(a) for a in e.args]
-            lazy = all(lz for _, lz in vals)
-            a = self.t(vals[0][0])
-            if fn == "sigmoid":
-                return f"0.5 * (1.0 + {xp}.tanh(0.5 * {_paren(a)}))", lazy, False
-            if fn == "relu":
-                return f"{xp}.maximum({a}, {self.t(self.number('0.0'))})", lazy, False
-            if fn == "softplus":
-                if self.target == "torch":
-                    return f"torch.nn.functional.softplus({a})", lazy, False
-                return f"{xp}.logaddexp(0.0, {a})", lazy, False
-            if fn == "step":
-                return f"{xp}.where({_paren(a)} > 0, 1.0, 0.0)", lazy, False
-            if fn in ("max", "min"):
-                b = self.t(vals[1][0])
-                name = "maximum" if fn == "max" else "minimum"
-                return f"{xp}.{name}({a}, {b})", lazy, False
-            return f"{xp}.{fn}({a})", lazy, False
-        if fn == "tr":
-            x = e.args[0]
-            if type(x) is E.MatMul and len(x.args) == 2 and all(f.rank == 2 for f in x.args):
-                # tr(A B) = sum(A ⊙ Bᵀ): O(n²), no product formed
-                a, b = self.full(x.args[0]), self.full(x.args[1])
-                return f"{xp}.sum({a} * {b}.T)", False, False
-            return f"{xp}.trace({self.full(x)})", False, False
-        a = self.full(e.args[0])
-        simple = {"sum": f"{xp}.sum({a})", "mean": f"{xp}.mean({a})",
-                  "norm1": f"{xp}.sum({xp}.abs({a}))",
-                  "norm2": f"{xp}.sqrt({xp}.sum({a} * {a}))",
-                  "det": f"{xp}.linalg.det({a})", "inv": f"{xp}.linalg.inv({a})",
-                  "logdet": f"{xp}.linalg.slogdet({a})[1]",
-                  "diag": f"{xp}.diag({a})", "diagonal": f"{xp}.diagonal({a})",
-                  "softmax": f"{self.helper('_softmax')}({a})",
-                  "logsumexp": f"{self.helper('_logsumexp')}({a})"}
-        if fn not in simple:
-            raise DiffError(f"no code generation for the function {fn}()")
-        return simple[fn], False, False
 
     # ---- matrix products
 
@@ -480,8 +478,8 @@ class _Gen:
             return _Fac(self.full(node.arg), "row", 1, node.arg.shape[0])
         if type(node) is E.Transpose and node.rank == 2 and node.arg.rank == 2:
             return _Fac(self.full(node.arg) + ".T", "2d", rows, cols)
-        if type(node) is E.Call and node.fn == "diag":
-            return _Fac(self.full(node.args[0]), "diag", rows, cols)
+        if type(node) is E.Call and node.op is DIAG:
+            return _Fac(self.full(node.args[0]), "scaling", rows, cols)
         if node.rank == 1:
             return _Fac(self.full(node), "col", rows, cols)
         if node.rank == 0:
@@ -489,7 +487,7 @@ class _Gen:
         if type(node) is E.Add and node.rank == 2:
             vecs = [_diag_vector(t) for t in node.args]
             if all(v is not None for v in vecs):  # diag(a) + c diag(b) = diag(a + c b)
-                return _Fac(self.full(E.add(*vecs)), "diag", rows, cols)
+                return _Fac(self.full(E.add(*vecs)), "scaling", rows, cols)
             return _Fac(None, "2d", rows, cols, add=node)
         return _Fac(self.full(node), "2d", rows, cols)
 
@@ -610,11 +608,11 @@ class _Gen:
         if fa == "scalar" or fb == "scalar":
             form = fb if fa == "scalar" else fa
             return _Fac(f"{_paren(x)} * {_paren(y)}", form, rows, cols)
-        if fa == "diag":
-            if fb in ("col", "diag"):
+        if fa == "scaling":
+            if fb in ("col", "scaling"):
                 return _Fac(f"{_paren(x)} * {_paren(y)}", fb, rows, cols)
             return _Fac(f"{_paren(x)}[:, None] * {_paren(y)}", "2d", rows, cols)
-        if fb == "diag":
+        if fb == "scaling":
             return _Fac(f"{_paren(x)} * {_paren(y)}", fa, rows, cols)
         if fa == "col":  # n×1 times 1×m (a row, or a one-row matrix): the outer product
             if fb == "row":
@@ -639,26 +637,30 @@ class _Gen:
         if len(shape) == 1:
             if form in ("col", "row"):
                 return code
-            if form == "diag":
-                return f"{self.xp}.diag({code})"  # pragma: no cover (n×1 diag)
+            if form == "scaling":
+                return self._diag_matrix(code)  # pragma: no cover (n×1 diag)
             return f"{_paren(code)}.reshape(-1)"
         if form == "row":
             return f"{_paren(code)}[None, :]"
         if form == "col":
             return f"{_paren(code)}[:, None]"
-        if form == "diag":
-            return f"{self.xp}.diag({code})"
+        if form == "scaling":
+            return self._diag_matrix(code)
         if form == "scalar":
             return f"{_paren(code)}.reshape(1, 1)"
         return code
 
+    def _diag_matrix(self, code: str) -> str:
+        """The dense diagonal matrix of a scaling (DIAG's own code)."""
+        return self.template(_for_target(DIAG.code, self.target), [code], DIAG)
+
 
 def _diag_vector(t: E.Expr) -> Optional[E.Expr]:
     """v for a term diag(v) or c diag(v) (c a scalar), else None."""
-    if type(t) is E.Call and t.fn == "diag":
+    if type(t) is E.Call and t.op is DIAG:
         return t.args[0]
     if type(t) is E.Mul and len(t.args) == 2 and type(t.args[0]) is E.Expand \
-            and t.args[0].arg.rank == 0 and type(t.args[1]) is E.Call and t.args[1].fn == "diag":
+            and t.args[0].arg.rank == 0 and type(t.args[1]) is E.Call and t.args[1].op is DIAG:
         v = t.args[1].args[0]
         return E.mul(E.expand(t.args[0].arg, v.shape), v)
     return None
@@ -797,9 +799,10 @@ def _docstring(d, names: dict, out_shape: tuple) -> str:
 
 def _kronecker(d, target: str) -> Optional[list]:
     """The Kronecker terms of a differential (None for another kind), or DiffError."""
-    if d.kind != "differential":
+    if d.kind is not Kind.DIFFERENTIAL:
         return None
-    from ..calculus.chain import kronecker_terms, tangent_of
+    from ..calculus.identify import kronecker_terms
+    from ..calculus.jvp import tangent_of
     kron = kronecker_terms(d.expr, tangent_of(d.wrt))
     if kron is None or target != "numpy":
         raise DiffError(
@@ -810,7 +813,7 @@ def _kronecker(d, target: str) -> Optional[list]:
 
 
 def _result_code(g: _Gen, d, kron: Optional[list], out_shape: tuple) -> str:
-    if d.kind == "zero":
+    if d.kind is Kind.ZERO:
         return g.zeros(out_shape) if out_shape else g.number("0.0")
     if kron is not None:
         return _kronecker_code(g, d, kron, out_shape)
@@ -829,7 +832,7 @@ def to_code(d, target: str = "numpy", with_value: bool = False,
     derivative with the shape ``f.shape + wrt.shape``; with ``with_value`` it returns
     ``(f, derivative)``, sharing the work between the two. ``name`` (an ASCII
     identifier, not a keyword or builtin, not starting with ``_``) names the
-    function, else :class:`UsageError`. A derivative of kind ``"differential"`` is
+    function, else :class:`UsageError`. A derivative of kind ``Kind.DIFFERENTIAL`` is
     built from its Kronecker form (NumPy only), else :class:`DiffError`."""
     return _source(d, target, with_value, name)[0]
 
@@ -852,7 +855,7 @@ def _source(d, target: str, with_value: bool, name: object) -> tuple[str, str]:
             "torch": "torch.as_tensor({0}, dtype=torch.float64)"}[target]
     lines = [TARGETS[target][0], ""]
     for h in sorted(helpers):
-        lines += [_HELPERS[target][h], ""]
+        lines += [g.helper_sources.get(h) or _HELPERS[target][h], ""]
     params = [names[v] for v in args]
     lines.append(f"def {fname}({', '.join(params)}):")
     lines.append("    " + repr(_docstring(d, names, out_shape)))

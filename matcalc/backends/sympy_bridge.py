@@ -15,33 +15,20 @@ SymPy is imported inside the functions only: the core never needs it.
 """
 from __future__ import annotations
 
+import dataclasses
 from fractions import Fraction
 
 from ..core import expr as E
 from .. import limits
 from ..core import shapes as S
 from ..errors import BridgeError, MatcalcError, quote
+from ..ops import INV, REGISTRY
+from .interpreter import Interpreter
 
 # SymPy's own algorithms (hashing, printing, doit) recurse on the depth of an
 # expression: deeper ones are refused with a BridgeError rather than risking the
 # recursion limit (or, in a thread with a small stack, the process).
 MAX_SYMPY_DEPTH = 400
-
-# element-wise functions: name -> (lambda d: sympy scalar expression)
-
-
-def _scalar_fn(name: str):
-    import sympy as sp
-    table = {
-        "exp": sp.exp, "log": sp.log, "sin": sp.sin, "cos": sp.cos, "tan": sp.tan,
-        "tanh": sp.tanh, "sqrt": sp.sqrt, "abs": sp.Abs, "sign": sp.sign,
-        "sigmoid": lambda d: 1 / (1 + sp.exp(-d)),
-        "relu": lambda d: sp.Max(0, d),
-        "softplus": lambda d: sp.log(1 + sp.exp(d)),
-        "step": lambda d: sp.Heaviside(d, 0),
-    }
-    return table.get(name)
-
 
 def sym_dim(d):
     """A matcalc dimension as SymPy: a positive integer Symbol, or an Integer."""
@@ -65,10 +52,7 @@ def to_sympy(expr: E.Expr):
     if expr.depth > MAX_SYMPY_DEPTH:
         raise BridgeError(f"the expression is nested {expr.depth:,} levels deep; SymPy is "
                           f"given at most {MAX_SYMPY_DEPTH}")
-    memo: dict = {}
-    for n in E.postorder(expr):
-        memo[n] = _to(n, [memo[a] for a in n.args])
-    return memo[expr]
+    return ToSympy().value(expr)
 
 
 def _scalar_of_1x1(m):
@@ -105,23 +89,74 @@ def _ew(fn, m):
     return ElementwiseApplyFunction(sp.Lambda(d, fn(d)), m)
 
 
-def _to(e: E.Expr, args: list):
+def _to_scalar_from_expand(m):
+    """``c * OneMatrix`` -> ``c``."""
     import sympy as sp
-    t = type(e)
-    if t is E.Var:
+    if isinstance(m, sp.OneMatrix):
+        return sp.Integer(1)
+    if isinstance(m, sp.MatMul):
+        scal = [a for a in m.args if not _is_mat(a)]
+        return sp.Mul(*scal)
+    raise BridgeError(f"unexpected expanded scalar {m}")  # pragma: no cover
+
+
+class SympyKit:
+    """What an op's ``sympy`` form is given (``op.sympy(kit, node, args)``): the SymPy
+    module and the bridge's helpers for matrix expressions."""
+    __slots__ = ()
+
+    @property
+    def sp(self):
+        import sympy
+        return sympy
+
+    is_mat = staticmethod(_is_mat)
+    sum_all = staticmethod(_sum_all)
+    ew = staticmethod(_ew)
+    scale = staticmethod(_scale)
+    ones = staticmethod(_ones)
+
+    @staticmethod
+    def diag_matrix(v):
+        from sympy.matrices.expressions.diagonal import DiagMatrix
+        return DiagMatrix(v)
+
+    @staticmethod
+    def diagonal_of(m):
+        from sympy.matrices.expressions.diagonal import DiagonalOf
+        return DiagonalOf(m)
+
+
+KIT = SympyKit()
+
+
+class ToSympy(Interpreter):
+    """The SymPy form of each node, from its children's (one method per node kind)."""
+
+    def _eval_Var(self, e: E.Var, args: list):
+        import sympy as sp
         name = ("d" + e.name) if e.tangent else e.name
         if e.rank == 0:
             return sp.Symbol(name, real=True)
         return sp.MatrixSymbol(name, *_shape2d(e.shape))
-    if t is E.Num:
+
+    def _eval_Num(self, e: E.Num, args: list):
+        import sympy as sp
         return sp.Rational(e.value.numerator, e.value.denominator)
-    if t is E.Size:
+
+    def _eval_Size(self, e: E.Size, args: list):
         return sym_dim(e.dim)
-    if t is E.Eye:
+
+    def _eval_Eye(self, e: E.Eye, args: list):
+        import sympy as sp
         return sp.Identity(sym_dim(e.n))
-    if t is E.Add:
+
+    def _eval_Add(self, e: E.Add, args: list):
+        import sympy as sp
         return sp.Add(*args) if e.rank == 0 else sp.MatAdd(*args).doit(deep=False)
-    if t is E.Mul:
+
+    def _eval_Mul(self, e: E.Mul, args: list):
+        import sympy as sp
         if e.rank == 0:
             return sp.Mul(*args)
         coeff, mats = sp.Integer(1), []
@@ -134,7 +169,9 @@ def _to(e: E.Expr, args: list):
             return _scale(coeff, _ones(e.shape))
         m = mats[0] if len(mats) == 1 else sp.HadamardProduct(*mats)
         return _scale(coeff, m)
-    if t is E.Pow:
+
+    def _eval_Pow(self, e: E.Pow, args: list):
+        import sympy as sp
         b, x = args
         if e.rank == 0:
             return b ** x
@@ -142,89 +179,43 @@ def _to(e: E.Expr, args: list):
             raise BridgeError(f"SymPy has no matrix form for an element-wise power with a "
                               f"matrix exponent: {e}")
         return sp.HadamardPower(b, x)
-    if t is E.MatMul:
+
+    def _eval_MatMul(self, e: E.MatMul, args: list):
+        import sympy as sp
         m = sp.MatMul(*args).doit(deep=False)
         return _scalar_of_1x1(m) if e.rank == 0 else m
-    if t is E.Transpose:
+
+    def _eval_Transpose(self, e: E.Transpose, args: list):
+        import sympy as sp
         return sp.Transpose(args[0]).doit(deep=False) if _is_mat(args[0]) else args[0]
-    if t is E.Expand:
+
+    def _eval_Expand(self, e: E.Expand, args: list):
+        import sympy as sp
         a = args[0]
         if e.args[0].rank == 0:
             return _scale(a, _ones(e.shape))
         r, _ = _shape2d(e.shape)
         return sp.OneMatrix(r, 1) * sp.Transpose(a)  # a vector repeated as rows
-    if t is E.Call:
-        return _call(e, args)
-    if t is E.VecLit:
+
+    def _eval_Call(self, e: E.Call, args: list):
+        import sympy as sp
+        op = e.op
+        if op.sympy is not None:  # a matrix-expression form (max/min have one too)
+            return op.sympy(KIT, e, args)
+        if op.sympy_scalar is not None:  # element-wise: entry by entry
+            if len(args) == 1:
+                return _ew(lambda d: op.sympy_scalar(sp, d), args[0])
+            if not any(_is_mat(a) for a in args):
+                return op.sympy_scalar(sp, *args)
+        raise BridgeError(f"SymPy has no matrix form for {op.name}()")
+
+    def _eval_VecLit(self, e: E.VecLit, args: list):
+        import sympy as sp
         return sp.ImmutableMatrix([[a] for a in args])
-    if t is E.Entry:
+
+    def _eval_Entry(self, e: E.Entry, args: list):
         from sympy.matrices.expressions.matexpr import MatrixElement
         return MatrixElement(args[0], e.index, 0)
-    raise BridgeError(f"no SymPy form for a {t.__name__} node")  # pragma: no cover
-
-
-def _to_scalar_from_expand(m):
-    """``c * OneMatrix`` -> ``c``."""
-    import sympy as sp
-    if isinstance(m, sp.OneMatrix):
-        return sp.Integer(1)
-    if isinstance(m, sp.MatMul):
-        scal = [a for a in m.args if not _is_mat(a)]
-        return sp.Mul(*scal)
-    raise BridgeError(f"unexpected expanded scalar {m}")  # pragma: no cover
-
-
-def _call(e: E.Call, args: list):
-    import sympy as sp
-    from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
-    fn = e.fn
-    f = _scalar_fn(fn)
-    if f is not None:
-        return _ew(f, args[0])
-    if fn in ("max", "min"):
-        a, b = args
-        op = sp.Max if fn == "max" else sp.Min
-        if not _is_mat(a):
-            return op(a, b)
-        ca, cb = E.const_value(e.args[0]), E.const_value(e.args[1])
-        if ca is not None or cb is not None:
-            c = ca if ca is not None else cb
-            other = b if ca is not None else a
-            cs = sp.Rational(c.numerator, c.denominator)
-            return _ew(lambda d: op(cs, d), other)
-        # max(a, b) = (a + b + |a - b|) / 2, exact and a matrix form
-        sgn = 1 if fn == "max" else -1
-        return _scale(sp.Rational(1, 2), a + b + _scale(sgn, _ew(sp.Abs, a - b)))
-    x = args[0] if args else None
-    if fn == "sum":
-        return _sum_all(x) if _is_mat(x) else x
-    if fn == "mean":
-        if not _is_mat(x):
-            return x
-        r, c = x.shape
-        return _sum_all(x) / (r * c)
-    if fn == "norm2":
-        return sp.sqrt(_sum_all(sp.HadamardPower(x, 2)))
-    if fn == "norm1":
-        return _sum_all(_ew(sp.Abs, x))
-    if fn == "tr":
-        return sp.Trace(x)
-    if fn == "det":
-        return sp.Determinant(x)
-    if fn == "logdet":
-        return sp.log(sp.Determinant(x))
-    if fn == "inv":
-        return sp.Inverse(x)
-    if fn == "diag":
-        return DiagMatrix(x)
-    if fn == "diagonal":
-        return DiagonalOf(x)
-    if fn == "softmax":
-        ex = _ew(sp.exp, x)
-        return _scale(sp.Pow(_sum_all(ex), -1), ex)
-    if fn == "logsumexp":
-        return sp.log(_sum_all(_ew(sp.exp, x)))
-    raise BridgeError(f"SymPy has no matrix form for {fn}()")
 
 
 # ------------------------------------------------------------------ from SymPy
@@ -284,14 +275,30 @@ def _fold(fn, items):
     return out
 
 
-_FROM_FN = {"exp": "exp", "log": "log", "sin": "sin", "cos": "cos", "tan": "tan",
-            "tanh": "tanh", "Abs": "abs", "sign": "sign", "Heaviside": "step"}
+def _from_op(e, rec):
+    """``e`` as a call of a registered function, by the records' ``sympy_match``
+    (read at each call: a function registered at run time is found); else None."""
+    import sympy as sp
+    for op in REGISTRY.values():
+        match = op.sympy_match
+        if match is None:
+            continue
+        found = match(sp, e)
+        if found is None:
+            continue
+        items = [rec(a) for a in found]
+        if op.arity == 2 and len(items) >= 2:  # Max(a, b, c): folded pairwise
+            return _fold(lambda a, b, op=op: E.call(op, a, b), items)
+        if len(items) != op.arity:
+            raise BridgeError(f"no matcalc form for the SymPy {type(e).__name__} {e}: "
+                              f"{op.name}() takes {op.arity} argument(s), not {len(items)}")
+        return E.call(op, *items)
+    return None
 
 
 def _from(e, env: dict) -> E.Expr:
     import sympy as sp
     from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
-    from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
     from sympy.matrices.expressions.matexpr import MatrixElement
     from sympy.matrices.expressions.hadamard import HadamardPower, HadamardProduct
     rec = lambda x: _from(x, env)  # noqa: E731
@@ -315,6 +322,11 @@ def _from(e, env: dict) -> E.Expr:
         return E.zeros(_shape_of(e))
     if isinstance(e, sp.OneMatrix):
         return E.ones(_shape_of(e))
+    # the functions of the language (Trace, Determinant, Inverse, exp, Max...)
+    called = _from_op(e, rec)
+    if called is not None:
+        return called
+    # SymPy's structure
     if isinstance(e, (sp.Add, sp.MatAdd)):
         return _fold(E.add, [rec(a) for a in e.args])
     if isinstance(e, sp.MatMul):
@@ -326,31 +338,19 @@ def _from(e, env: dict) -> E.Expr:
         return _fold(E.mul, [rec(a) for a in e.args])
     if isinstance(e, sp.Pow):
         base, ex = e.args
-        if isinstance(base, sp.exp):  # exp(a)^k appears after simplify; keep it
-            pass
         return E.power(rec(base), rec(ex))
     if isinstance(e, HadamardPower):
         return E.power(rec(e.base), rec(e.exp))
-    if isinstance(e, sp.MatPow):
+    if isinstance(e, sp.MatPow):  # (Inverse, a MatPow, is matched above)
         base, ex = e.args
         if ex == -1:
-            return E.call("inv", rec(base))
+            return E.call(INV, rec(base))
         if isinstance(ex, sp.Integer) and ex != 0:
-            b = rec(base) if ex > 0 else E.call("inv", rec(base))
+            b = rec(base) if ex > 0 else E.call(INV, rec(base))
             return E.matmul(*([b] * abs(int(ex))))
         raise BridgeError(f"no matcalc form for the matrix power {e}")
     if isinstance(e, sp.Transpose):
         return E.transpose(rec(e.arg))
-    if isinstance(e, sp.Inverse):
-        return E.call("inv", rec(e.arg))
-    if isinstance(e, sp.Trace):
-        return E.call("tr", rec(e.arg))
-    if isinstance(e, sp.Determinant):
-        return E.call("det", rec(e.arg))
-    if isinstance(e, DiagMatrix):
-        return E.call("diag", rec(e.args[0]))
-    if isinstance(e, DiagonalOf):
-        return E.call("diagonal", rec(e.args[0]))
     if isinstance(e, MatrixElement):
         m = rec(e.parent)
         i, j = int(e.i), int(e.j)
@@ -369,15 +369,6 @@ def _from(e, env: dict) -> E.Expr:
         return _from(lam.expr, {**env, d: m})
     if isinstance(e, (sp.ImmutableMatrix, sp.MutableDenseMatrix)) and e.shape[1] == 1:
         return E.veclit([rec(a) for a in e])
-    if isinstance(e, sp.log) and isinstance(e.args[0], sp.Determinant):
-        return E.call("logdet", rec(e.args[0].arg))
-    if isinstance(e, (sp.Max, sp.Min)):
-        return _fold(lambda a, b: E.call("max" if isinstance(e, sp.Max) else "min", a, b),
-                     [rec(a) for a in e.args])
-    if isinstance(e, sp.Function) and type(e).__name__ in _FROM_FN:
-        if isinstance(e, sp.Heaviside) and len(e.args) == 2 and e.args[1] != 0:
-            raise BridgeError(f"matcalc's step(0) is 0; {e} takes another value at 0")
-        return E.call(_FROM_FN[type(e).__name__], rec(e.args[0]))
     raise BridgeError(f"no matcalc form for the SymPy {type(e).__name__} {e}")
 
 
@@ -446,11 +437,11 @@ def sympy_simplify(e: E.Expr) -> E.Expr:
 
 def simplify_derivative(d):
     """The SymPy pass on a Derivative (scalar-valued kinds only); returns a Derivative."""
-    if d.kind not in ("derivative", "gradient") or d.expr.rank != 0:
+    from ..calculus.result import Kind
+    if d.kind not in (Kind.DERIVATIVE, Kind.GRADIENT) or d.expr.rank != 0:
         return d
     new = sympy_simplify(d.expr)
     if new is d.expr:
         return d
-    from ..calculus.derivative import Derivative
-    return Derivative(d.f, d.wrt, d.kind, new, order=d.order, steps=d.steps, of=d.of)
+    return dataclasses.replace(d, expr=new)
 

@@ -30,11 +30,11 @@ import numpy as np
 from ..core import expr as E
 from .. import limits
 from ..core import shapes as S
-from ..calculus.chain import tangent_of
+from ..calculus.jvp import tangent_of
+from ..calculus.result import Kind
 from ..errors import EvalError, UsageError, quote
 from ..limits import run_with_deadline
-
-_KINKED = ("abs", "sign", "relu", "step", "max", "min", "norm1")
+from .interpreter import Interpreter
 
 
 @dataclass
@@ -118,143 +118,95 @@ def _sym_shape(shape, dims):
                         (S.resolve(x) for x in shape)))
 
 
-class SymEvaluator:
+class SymEvaluator(Interpreter):
     """Evaluates matcalc nodes over explicit SymPy matrices (2-D, vectors as columns)
-    and scalars."""
+    and scalars. Functions are read from their ``Op`` record: an element-wise one
+    entry by entry (through ``explicit_kinked`` where it has a kink, with a sign symbol
+    per kink argument, else ``sympy_scalar``), any other through ``explicit``."""
 
     def __init__(self, env: dict, dims: dict, signs: _SignTable,
                  tangents: Optional[dict] = None):
+        import sympy as sp
+        super().__init__(tangents)
+        self.sp = sp
         self.env = env
         self.dims = dims
         self.signs = signs
-        self.tangents = tangents or {}
-        self.memo: dict = {}
 
-    def value(self, root: E.Expr):
-        memo = self.memo
-        for n in E.postorder(root):
-            if n not in memo:
-                memo[n] = self._eval(n, [memo[a] for a in n.args])
-        return memo[root]
+    def _shape(self, e) -> tuple:
+        return _sym_shape(e.shape, self.dims)
 
-    def _ew(self, f, m):
-        import sympy as sp
-        if isinstance(m, sp.MatrixBase):
-            return m.applyfunc(f)
-        return f(m)
+    def _eval_Var(self, e, args):
+        return self.tangents[e] if e.tangent else self.env[e.name]
 
-    def _ew2(self, f, a, b):
-        import sympy as sp
-        if isinstance(a, sp.MatrixBase):
-            return sp.Matrix(a.shape[0], a.shape[1], lambda i, j: f(a[i, j], b[i, j]))
-        return f(a, b)
+    def _eval_Num(self, e, args):
+        return self.sp.Rational(e.value.numerator, e.value.denominator)
 
-    def _eval(self, e, args):
-        import sympy as sp
-        t = type(e)
-        shp = _sym_shape(e.shape, self.dims) if e.rank else None
-        if t is E.Var:
-            if e.tangent:
-                return self.tangents[e]
-            return self.env[e.name]
-        if t is E.Num:
-            return sp.Rational(e.value.numerator, e.value.denominator)
-        if t is E.Size:
-            d = S.resolve(e.dim)
-            return sp.Integer(d if isinstance(d, int) else self.dims[d])
-        if t is E.Eye:
-            return sp.eye(shp[0])
-        if t is E.Add:
-            out = args[0]
-            for a in args[1:]:
-                out = out + a
-            return out
-        if t is E.Mul:
-            out = args[0]
-            for a in args[1:]:
-                out = out.multiply_elementwise(a) if isinstance(out, sp.MatrixBase) \
-                    else out * a
-            return out
-        if t is E.Pow:
-            b, x = args
-            if isinstance(b, sp.MatrixBase):
-                if isinstance(x, sp.MatrixBase):
-                    return self._ew2(lambda p, q: p ** q, b, x)
-                return b.applyfunc(lambda p: p ** x)
-            return b ** x
-        if t is E.MatMul:
-            out = _m2(args[0])
-            for a in args[1:]:
-                out = out * _m2(a)
-            return out[0, 0] if e.rank == 0 else out
-        if t is E.Transpose:
-            return args[0].T
-        if t is E.Expand:
-            a = args[0]
-            if e.args[0].rank == 0:
-                return sp.Matrix(shp[0], shp[1], lambda i, j: a)
-            return sp.Matrix(shp[0], shp[1], lambda i, j: a[j, 0])
-        if t is E.Call:
-            return self._call(e, args, shp)
-        if t is E.VecLit:
-            return sp.Matrix([[a] for a in args])
-        if t is E.Entry:
-            return args[0][e.index, 0]
-        raise TypeError(f"cannot evaluate {t.__name__}")  # pragma: no cover
+    def _eval_Size(self, e, args):
+        d = S.resolve(e.dim)
+        return self.sp.Integer(d if isinstance(d, int) else self.dims[d])
 
-    def _call(self, e, args, shp):
-        import sympy as sp
-        fn = e.fn
-        sg = self.signs.sign
-        unary = {
-            "exp": sp.exp, "log": sp.log, "sin": sp.sin, "cos": sp.cos, "tan": sp.tan,
-            "tanh": sp.tanh, "sqrt": sp.sqrt,
-            "sigmoid": lambda z: 1 / (1 + sp.exp(-z)),
-            "softplus": lambda z: sp.log(1 + sp.exp(z)),
-            "abs": lambda z: sg(z) * z,
-            "sign": sg,
-            "relu": lambda z: z * (1 + sg(z)) / 2,
-            "step": lambda z: (1 + sg(z)) / 2 if sg(z) != 0 else sp.Integer(0),
-        }
-        if fn in unary:
-            return self._ew(unary[fn], args[0])
-        if fn in ("max", "min"):
-            def mx(a, b, is_max=fn == "max"):
-                # s = 1 where the result is a: max: a > b; min: a < b
-                s = sg(a - b) if is_max else sg(b - a)
-                if s == 0:
-                    return a
-                return b + (a - b) * (1 + s) / 2
-            return self._ew2(mx, args[0], args[1])
-        x = args[0]
-        if fn == "sum":
-            return sum(x) if isinstance(x, sp.MatrixBase) else x
-        if fn == "mean":
-            return sum(x) / len(x) if isinstance(x, sp.MatrixBase) else x
-        if fn == "norm2":
-            return sp.sqrt(sum(v ** 2 for v in x))
-        if fn == "norm1":
-            return sum(sg(v) * v for v in x)
-        if fn == "tr":
-            return x.trace()
-        if fn == "det":
-            return x.det(method="berkowitz")
-        if fn == "logdet":
-            return sp.log(x.det(method="berkowitz"))
-        if fn == "inv":  # adj(X) / det(X): no invertibility test (it costs a det)
-            det = x.det(method="berkowitz")
-            return x.adjugate(method="berkowitz").applyfunc(lambda v: v / det)
-        if fn == "diag":
-            return sp.diag(*list(x))
-        if fn == "diagonal":
-            return sp.Matrix([[x[i, i]] for i in range(x.shape[0])])
-        if fn == "softmax":
-            ex = x.applyfunc(sp.exp)
-            tot = sum(ex)
-            return ex.applyfunc(lambda v: v / tot)
-        if fn == "logsumexp":
-            return sp.log(sum(x.applyfunc(sp.exp)))
-        raise TypeError(f"no explicit SymPy form for {fn}()")  # pragma: no cover
+    def _eval_Eye(self, e, args):
+        return self.sp.eye(self._shape(e)[0])
+
+    def _eval_Add(self, e, args):
+        out = args[0]
+        for a in args[1:]:
+            out = out + a
+        return out
+
+    def _eval_Mul(self, e, args):
+        out = args[0]
+        for a in args[1:]:
+            out = out.multiply_elementwise(a) if isinstance(out, self.sp.MatrixBase) \
+                else out * a
+        return out
+
+    def _eval_Pow(self, e, args):
+        return _entrywise(self.sp, lambda p, q: p ** q, args)
+
+    def _eval_MatMul(self, e, args):
+        out = _m2(args[0])
+        for a in args[1:]:
+            out = out * _m2(a)
+        return out[0, 0] if e.rank == 0 else out
+
+    def _eval_Transpose(self, e, args):
+        return args[0].T
+
+    def _eval_Expand(self, e, args):
+        a = args[0]
+        r, c = self._shape(e)
+        if e.args[0].rank == 0:
+            return self.sp.Matrix(r, c, lambda i, j: a)
+        return self.sp.Matrix(r, c, lambda i, j: a[j, 0])
+
+    def _eval_Call(self, e, args):
+        op, sp, sign = e.op, self.sp, self.signs.sign
+        if op.category != "elementwise":
+            return op.explicit(sp, args, sign)
+        if op.kink is not None:
+            return _entrywise(sp, lambda *z: op.explicit_kinked(sp, sign, *z), args)
+        return _entrywise(sp, lambda *z: op.sympy_scalar(sp, *z), args)
+
+    def _eval_VecLit(self, e, args):
+        return self.sp.Matrix([[a] for a in args])
+
+    def _eval_Entry(self, e, args):
+        return args[0][e.index, 0]
+
+
+def _entrywise(sp, f, args):
+    """``f`` applied entry by entry: the entries of the matrix arguments (all of one
+    shape) are paired, a scalar argument goes with every entry."""
+    mats = [a for a in args if isinstance(a, sp.MatrixBase)]
+    if not mats:
+        return f(*args)
+    r, c = mats[0].shape
+
+    def entry(i, j):
+        return f(*(a[i, j] if isinstance(a, sp.MatrixBase) else a for a in args))
+    return sp.Matrix(r, c, entry)
 
 
 def _m2(a):
@@ -427,25 +379,21 @@ def _symbolic_check(d, inst: dict, name: str, budget: float) -> Check:
     expected = [sp.diff(fv, w) for fv in fvals for w in wvals]
     out_shape = tuple(_sym_shape(d.f_shape, inst)[:len(d.f_shape)]) + \
         tuple(_sym_shape(d.wrt.shape, inst)[:d.wrt.rank])
-    if d.kind == "zero":
+    if d.kind is Kind.ZERO:
         got = [sp.Integer(0)] * len(expected)
-    elif d.kind != "differential":
+    elif d.kind is not Kind.DIFFERENTIAL:
         got = _flat(ev.value(d.expr))
     else:
-        dv = tangent_of(d.wrt)
         r, c = _sym_shape(d.wrt.shape, inst)
-        cols = []
-        lin: set = set()
-        for n in E.postorder(d.expr):  # the nodes that depend on the tangent
-            if n is dv or any(a in lin for a in n.args):
-                lin.add(n)
-        for j in range(len(wvals)):
-            basis = sp.zeros(r, c)
-            basis[j] = 1
-            ev.tangents = {dv: basis if d.wrt.rank else sp.Integer(1)}
-            for n in lin:
-                ev.memo.pop(n, None)
-            cols.append(_flat(ev.value(d.expr)))
+
+        def basis(j):
+            if not d.wrt.rank:
+                return sp.Integer(1)
+            b = sp.zeros(r, c)
+            b[j] = 1
+            return b
+        cols = [_flat(v) for v in ev.columns(d.expr, tangent_of(d.wrt),
+                                             (basis(j) for j in range(len(wvals))))]
         got = [cols[j][i] for i in range(len(fvals)) for j in range(len(wvals))]
     if len(got) != len(expected):
         return Check(name, "fails", f"fails: the derivative has {len(got)} entries, "
@@ -481,29 +429,23 @@ def _symbolic_check(d, inst: dict, name: str, budget: float) -> Check:
     return Check(name, "holds", "holds", seconds=secs)
 
 
+def _calls(f: E.Expr) -> list:
+    return [n for n in E.postorder(f) if type(n) is E.Call]
+
+
 def _kink_args(f: E.Expr) -> list:
-    out = []
-    for n in E.postorder(f):
-        if type(n) is E.Call and n.fn in _KINKED:
-            out.append(E.sub(n.args[0], n.args[1]) if n.fn in ("max", "min") else n.args[0])
-    return out
+    """The expressions whose zeros are kinks of ``f`` (each op's ``kink``)."""
+    return [n.op.kink(n.args) for n in _calls(f) if n.op.kink is not None]
 
 
-def _matrix_args(f: E.Expr) -> list:
-    """Arguments of inverses and determinants: finite differences mean nothing where
-    they are (nearly) singular."""
-    return [n.args[0] for n in E.postorder(f)
-            if type(n) is E.Call and n.fn in ("inv", "det", "logdet")]
+def _domain_args(f: E.Expr, domain: str) -> list:
+    """The arguments of the calls in ``f`` whose op has ``domain``."""
+    return [a for n in _calls(f) if n.op.domain == domain for a in n.args]
 
 
 def _well_conditioned(a: np.ndarray) -> bool:
     with np.errstate(all="ignore"):
         return bool(np.all(np.isfinite(a))) and np.linalg.cond(a) < 1e8
-
-
-def _domain_args(f: E.Expr) -> list:
-    return [n.args[0] for n in E.postorder(f)
-            if type(n) is E.Call and n.fn in ("log", "sqrt")]
 
 
 def _sample(d, sizes: dict, rng, positive: bool) -> dict:
@@ -527,8 +469,10 @@ def numeric_check(d, sizes: dict, seed: int = 0, points: int = 3, tol: float = 1
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
     kinks = _kink_args(d.f)
-    logs = _domain_args(d.f)
-    mats = _matrix_args(d.f)
+    logs = _domain_args(d.f, "positive")
+    # finite differences mean nothing where an inverse or determinant is (nearly)
+    # singular
+    mats = _domain_args(d.f, "invertible")
     target = d.of.expr if d.order == 2 else d.f
     worst = 0.0
     done = 0

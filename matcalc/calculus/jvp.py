@@ -107,7 +107,9 @@ def _call(node, i, d):
         return E.mul(op.derivative(node.args[0]), d)
     if op.jvp is not None:
         return op.jvp(node.args, i, d)
-    return E.call(op, d)  # a linear op is its own derivative
+    if op.linear:
+        return E.call(op, d)  # a linear op is its own derivative
+    raise DiffError(f"internal: {op.name}() has no derivative")
 
 
 def _veclit(node, i, d):
@@ -115,25 +117,47 @@ def _veclit(node, i, d):
 
 
 JVPS: dict[type, Rule] = {
-    E.Var: Rule("Jacobian of the identity", "∂x/∂x = I"),
-    E.Num: Rule("constant rule", "d c = 0"),
-    E.Size: Rule("constant rule", "d n = 0"),
-    E.Eye: Rule("constant rule", "d I = 0"),
+    E.Var: Rule("Jacobian of the identity", "∂x/∂x = I",
+                applies="the variable itself: its Jacobian is the identity",
+                example=("x", "x")),
+    E.Num: Rule("constant rule", "d c = 0",
+                applies="numbers, dimensions and the identity matrix do not depend on "
+                        "anything", example=("x + 2", "x")),
+    E.Size: Rule("constant rule", "d n = 0",
+                 applies="a dimension used as a number (`n` in `sum(ones(n))`)",
+                 example=("sum(ones(n)) * a", "a")),
+    E.Eye: Rule("constant rule", "d I = 0", applies="the identity matrix",
+                example=("eye(n) @ x", "x")),
     E.Add: Rule("element-wise binary operation (sum rule)",
-                "d(u + v) = du + dv: ∂(w + x)/∂w = I", lambda node, i, d: d),
+                "d(u + v) = du + dv: ∂(w + x)/∂w = I", lambda node, i, d: d,
+                applies="a sum or difference of same-shaped operands (a scalar operand "
+                        "is expanded first)", example=("w + x", "w")),
     E.Mul: Rule("element-wise binary operation (product rule)",
                 "d(u ⊙ v) = du ⊙ v + u ⊙ dv: ∂(w ⊙ x)/∂w = diag(x)",
-                lambda node, i, d: E.mul(*_others(node, i), d), _mul_scale),
-    E.Pow: Rule("power rule", "d uⁿ = n uⁿ⁻¹ ⊙ du", _pow, _pow_scale),
-    E.MatMul: Rule("matrix product rule", "d(AB) = dA B + A dB", _matmul),
+                lambda node, i, d: E.mul(*_others(node, i), d), _mul_scale,
+                applies="an element-wise (Hadamard) product or quotient, or a scalar "
+                        "product", example=("w * x", "w")),
+    E.Pow: Rule("power rule", "d uⁿ = n uⁿ⁻¹ ⊙ du", _pow, _pow_scale,
+                applies="an element-wise power, by base or exponent",
+                example=("x^3", "x")),
+    E.MatMul: Rule("matrix product rule", "d(AB) = dA B + A dB", _matmul,
+                   applies="a matrix product `A @ B`, a matrix-vector product, a dot "
+                           "product `x @ y`", example=("W @ x", "x")),
     E.Transpose: Rule("transpose (linear)", "d(Xᵀ) = (dX)ᵀ",
-                      lambda node, i, d: E.transpose(d)),
+                      lambda node, i, d: E.transpose(d),
+                      applies="`x'`, `A.T`", example=("x' @ y", "x")),
     E.Expand: Rule("scalar expansion", "d(z𝟏) = 𝟏 dz: ∂(x + z)/∂z = 𝟏",
-                   lambda node, i, d: E.expand(d, node.shape)),
-    E.Call: Rule("function", "see the function's record", _call, _call_scale),
-    E.VecLit: Rule("vector of scalar functions", "d[f₁, f₂] = [df₁, df₂]", _veclit),
+                   lambda node, i, d: E.expand(d, node.shape),
+                   applies="a scalar used where a vector or matrix is (paper: scalar "
+                           "expansion)", example=("x + b", "b")),
+    E.Call: Rule("function", "see the function's record", _call, _call_scale,
+                 applies="see the function table below"),
+    E.VecLit: Rule("vector of scalar functions", "d[f₁, f₂] = [df₁, df₂]", _veclit,
+                   applies="a vector built from scalars, `[f(x), g(x)]`",
+                   example=("[a^2, 3*a]", "a")),
     E.Entry: Rule("vector entry (linear)", "d xᵢ = (dx)ᵢ",
-                  lambda node, i, d: E.entry(d, node.index)),
+                  lambda node, i, d: E.entry(d, node.index),
+                  applies="an entry of a vector (appears inside derivatives of `[...]`)"),
 }
 
 

@@ -1,7 +1,7 @@
 """Rewrite rules applied to a finished derivative, as data: each rule maps a node
 (whose children are already simplified) to a better node or None.
 
-The smart constructors of :mod:`matcalc.expr` already fold 0, 1 and I, constants,
+The smart constructors of :mod:`matcalc.core.expr` already fold 0, 1 and I, constants,
 equal terms and transposes; the rules here are the ones that look across several
 terms of a sum, which the constructors leave alone to stay O(1):
 

@@ -37,7 +37,7 @@ def table(values: dict):
 def is_class(name: str):
     """A ``sympy_match``: the SymPy function class ``name`` (its arguments)."""
     def match(sp, e):
-        return e.args if type(e).__name__ == name and isinstance(e, sp.Function) else None
+        return e.args if type(e).__name__ == name and isinstance(e, sp.Basic) else None
     return match
 
 
@@ -46,6 +46,9 @@ def _c(x, value):
 
 
 _EW_RULE = "element-wise function (scalar derivative rule, diagonal Jacobian)"
+# where the rules apply (docs/rules.md)
+_APPLIES = "elementwise function"
+_APPLIES_KINKED = "elementwise function (not differentiable everywhere)"
 
 
 def elementwise(name, derivative, numpy, doc, sympy_scalar, code="{xp}.%s({0})", **kw) -> Op:
@@ -70,7 +73,8 @@ def _zero(x):
 EXP = elementwise(
     "exp", lambda x: E.call(EXP, x), np.exp, "d exp(x) = exp(x) ⊙ dx",
     lambda sp, z: sp.exp(z), exact=table({Fraction(0): Fraction(1)}),
-    sympy_match=is_class("exp"), latex=Form(r"\exp"))
+    sympy_match=is_class("exp"), latex=Form(r"\exp"),
+    applies=_APPLIES, example=("exp(x)", "x"))
 
 LOG = elementwise(
     "log", lambda x: E.power(x, E.num(-1)), np.log, "d log(x) = dx ⊘ x",
@@ -78,52 +82,61 @@ LOG = elementwise(
     # log(det X) is logdet (matched there)
     sympy_match=lambda sp, e: (e.args if isinstance(e, sp.log)
                                and not isinstance(e.args[0], sp.Determinant) else None),
-    latex=Form(r"\log"))
+    latex=Form(r"\log"),
+    applies=_APPLIES, example=("log(x)", "x"))
 
 SIN = elementwise(
     "sin", lambda x: E.call(COS, x), np.sin, "d sin(x) = cos(x) ⊙ dx",
     lambda sp, z: sp.sin(z), exact=table({Fraction(0): Fraction(0)}),
-    sympy_match=is_class("sin"), latex=Form(r"\sin"))
+    sympy_match=is_class("sin"), latex=Form(r"\sin"),
+    applies=_APPLIES, example=("sin(x)", "x"))
 
 COS = elementwise(
     "cos", lambda x: E.neg(E.call(SIN, x)), np.cos, "d cos(x) = -sin(x) ⊙ dx",
     lambda sp, z: sp.cos(z), exact=table({Fraction(0): Fraction(1)}),
-    sympy_match=is_class("cos"), latex=Form(r"\cos"))
+    sympy_match=is_class("cos"), latex=Form(r"\cos"),
+    applies=_APPLIES, example=("cos(x)", "x"))
 
 TAN = elementwise(
     "tan", lambda x: E.add(_c(x, 1), E.power(E.call(TAN, x), E.num(2))), np.tan,
     "d tan(x) = (1 + tan²(x)) ⊙ dx", lambda sp, z: sp.tan(z),
-    exact=table({Fraction(0): Fraction(0)}), sympy_match=is_class("tan"), latex=Form(r"\tan"))
+    exact=table({Fraction(0): Fraction(0)}), sympy_match=is_class("tan"), latex=Form(r"\tan"),
+    applies=_APPLIES, example=("tan(a)", "a"))
 
 TANH = elementwise(
     "tanh", lambda x: E.sub(_c(x, 1), E.power(E.call(TANH, x), E.num(2))), np.tanh,
     "d tanh(x) = (1 - tanh²(x)) ⊙ dx", lambda sp, z: sp.tanh(z),
     exact=table({Fraction(0): Fraction(0)}), sympy_match=is_class("tanh"),
-    latex=Form(r"\tanh"))
+    latex=Form(r"\tanh"),
+    applies=_APPLIES, example=("tanh(x)", "x"))
 
 SQRT = elementwise(
     "sqrt", lambda x: E.scale(Fraction(1, 2), E.power(E.call(SQRT, x), E.num(-1))), np.sqrt,
     "d sqrt(x) = dx ⊘ (2 sqrt(x))", lambda sp, z: sp.sqrt(z), domain="positive",
     as_power=Fraction(1, 2),  # SymPy writes it as a power: no class to match
-    unicode=Form("√", "prefix"), latex=Form(r"\sqrt{{{0}}}", "wrap"))
+    unicode=Form("√", "prefix"), latex=Form(r"\sqrt{{{0}}}", "wrap"),
+    applies=_APPLIES, example=("sqrt(a)", "a"))
 
 ABS = elementwise(
     "abs", lambda x: E.call(SIGN, x), np.abs, "d |x| = sign(x) ⊙ dx (0 at x = 0)",
     lambda sp, z: sp.Abs(z), exact=lambda v: abs(v), sympy_match=is_class("Abs"),
     kink=lambda args: args[0], explicit_kinked=lambda sp, sign, z: sign(z) * z,
-    unicode=Form("|{0}|", "wrap"), latex=Form(r"\left| {0} \right|", "wrap"))
+    unicode=Form("|{0}|", "wrap"), latex=Form(r"\left| {0} \right|", "wrap"),
+    applies=_APPLIES_KINKED, example=("abs(x)", "x"))
 
 SIGN = elementwise(
     "sign", _zero, np.sign, "d sign(x) = 0 (where x ≠ 0)", lambda sp, z: sp.sign(z),
     exact=lambda v: Fraction((v > 0) - (v < 0)), sympy_match=is_class("sign"),
-    kink=lambda args: args[0], explicit_kinked=lambda sp, sign, z: sign(z))
+    kink=lambda args: args[0], explicit_kinked=lambda sp, sign, z: sign(z),
+    applies=_APPLIES_KINKED, example=("sign(a) * a", "a"))
 
 SIGMOID = elementwise(
     "sigmoid", lambda x: E.mul(E.call(SIGMOID, x), E.sub(_c(x, 1), E.call(SIGMOID, x))),
     _stable_sigmoid, "d σ(x) = σ(x) ⊙ (1 - σ(x)) ⊙ dx",
     lambda sp, z: 1 / (1 + sp.exp(-z)), code="0.5 * (1.0 + {xp}.tanh(0.5 * {p0}))",
     exact=table({Fraction(0): Fraction(1, 2)}),
-    unicode=Form("σ"), latex=Form(r"\sigma"))
+    unicode=Form("σ"), latex=Form(r"\sigma"),
+    applies=_APPLIES, example=("sigmoid(x)", "x"))
 
 RELU = elementwise(
     "relu", lambda x: E.call(STEP, x), lambda x: np.maximum(0.0, x),
@@ -131,12 +144,14 @@ RELU = elementwise(
     lambda sp, z: sp.Max(0, z),
     code={"*": "{xp}.maximum({0}, 0.0)", "torch": "torch.clamp({0}, min=0.0)"},
     exact=lambda v: max(v, Fraction(0)), kink=lambda args: args[0],
-    explicit_kinked=lambda sp, sign, z: z * (1 + sign(z)) / 2)
+    explicit_kinked=lambda sp, sign, z: z * (1 + sign(z)) / 2,
+    applies=_APPLIES_KINKED, example=("relu(x)", "x"))
 
 SOFTPLUS = elementwise(
     "softplus", lambda x: E.call(SIGMOID, x), lambda x: np.logaddexp(0.0, x),
     "d softplus(x) = σ(x) ⊙ dx", lambda sp, z: sp.log(1 + sp.exp(z)),
-    code={"*": "{xp}.logaddexp(0.0, {0})", "torch": "torch.nn.functional.softplus({0})"})
+    code={"*": "{xp}.logaddexp(0.0, {0})", "torch": "torch.nn.functional.softplus({0})"},
+    applies=_APPLIES, example=("softplus(x)", "x"))
 
 
 def _step_explicit(sp, sign, z):
@@ -157,7 +172,8 @@ STEP = elementwise(
     "d step(x) = 0 (where x ≠ 0)", lambda sp, z: sp.Heaviside(z, 0),
     code="{xp}.where({p0} > 0, 1.0, 0.0)", exact=lambda v: Fraction(int(v > 0)),
     sympy_match=_heaviside, kink=lambda args: args[0], explicit_kinked=_step_explicit,
-    unicode=Form("[{0} > 0]", "wrap"), latex=Form(r"\left[ {0} > 0 \right]", "wrap"))
+    unicode=Form("[{0} > 0]", "wrap"), latex=Form(r"\left[ {0} > 0 \right]", "wrap"),
+    applies=_APPLIES_KINKED, example=("step(a) * a", "a"))
 
 
 # ------------------------------------------------------------ max / min (binary)
@@ -223,7 +239,7 @@ def _minmax_sympy(is_max: bool):
     return f
 
 
-def _minmax(name, is_max, doc):
+def _minmax(name, is_max, doc, example):
     return register(Op(
         name=name, arity=2, category="elementwise", shape=broadcast_pair(name),
         numpy=np.maximum if is_max else np.minimum, jvp=_max_jvp(is_max),
@@ -235,10 +251,11 @@ def _minmax(name, is_max, doc):
         sympy=_minmax_sympy(is_max),
         sympy_match=is_class("Max" if is_max else "Min"),
         kink=lambda args: E.sub(args[0], args[1]), explicit_kinked=_minmax_explicit(is_max),
-        latex=Form(r"\max" if is_max else r"\min")))
+        latex=Form(r"\max" if is_max else r"\min"), applies=_APPLIES_KINKED,
+        example=example))
 
 
 MAX = _minmax("max", True, "d max(a, b) = [a > b] ⊙ da + [b > a] ⊙ db; at a tie ½ ⊙ (da + db), "
-                           "or max(c, z)' = 0 against a constant c")
+                           "or max(c, z)' = 0 against a constant c", ("max(0, x)", "x"))
 MIN = _minmax("min", False, "d min(a, b) = [b > a] ⊙ da + [a > b] ⊙ db; at a tie ½ ⊙ (da + "
-                            "db), or min(c, z)' = 1 against a constant c")
+                            "db), or min(c, z)' = 1 against a constant c", ("min(x, y)", "x"))

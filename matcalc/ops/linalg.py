@@ -101,7 +101,8 @@ TR = register(Op(
     code={"*": "{xp}.trace({0})"}, code_matmul2="{xp}.sum({0} * {1}.T)",
     sympy=lambda kit, node, args: kit.sp.Trace(args[0]),
     explicit=lambda sp, args, sign: args[0].trace(), sympy_match=_match("Trace"),
-    unicode=Form("tr"), latex=Form(r"\operatorname{tr}")))
+    unicode=Form("tr"), latex=Form(r"\operatorname{tr}"),
+    applies="matrix function", example=("tr(X)", "X")))
 
 DET = register(Op(
     name="det", arity=1, category="matrix", shape=square("det", lambda x: ()),
@@ -110,7 +111,7 @@ DET = register(Op(
     code={"*": "{xp}.linalg.det({0})"},
     sympy=lambda kit, node, args: kit.sp.Determinant(args[0]),
     explicit=lambda sp, args, sign: _det(sp, args[0]), sympy_match=_match("Determinant"),
-    latex=Form(r"\det")))
+    latex=Form(r"\det"), applies="matrix function", example=("det(X)", "X")))
 
 LOGDET = register(Op(
     name="logdet", arity=1, category="matrix", shape=square("logdet", lambda x: ()),
@@ -119,7 +120,7 @@ LOGDET = register(Op(
     code={"*": "{xp}.linalg.slogdet({0})[1]"},
     sympy=lambda kit, node, args: kit.sp.log(kit.sp.Determinant(args[0])),
     explicit=lambda sp, args, sign: sp.log(_det(sp, args[0])), sympy_match=_logdet_match,
-    latex=Form(r"\log\det")))
+    latex=Form(r"\log\det"), applies="matrix function", example=("logdet(X)", "X")))
 
 INV = register(Op(
     name="inv", arity=1, category="matrix",
@@ -130,7 +131,8 @@ INV = register(Op(
     sympy=lambda kit, node, args: kit.sp.Inverse(args[0]), explicit=_explicit_inv,
     sympy_match=_match("Inverse"),
     unicode=Form("⁻¹", "postfix"), latex=Form("-1", "postfix"),
-    unicode_transposed=Form("⁻ᵀ", "postfix"), latex_transposed=Form(r"-\top", "postfix")))
+    unicode_transposed=Form("⁻ᵀ", "postfix"), latex_transposed=Form(r"-\top", "postfix"),
+    applies="matrix function", example=("tr(inv(X))", "X")))
 
 
 # ---- diag: a vector to a diagonal matrix; diagonal: a matrix's diagonal
@@ -183,7 +185,8 @@ DIAG = register(Op(
     symmetric=True, code={"*": "{xp}.diag({0})"},
     sympy=lambda kit, node, args: kit.diag_matrix(args[0]),
     explicit=lambda sp, args, sign: sp.diag(*list(args[0])), sympy_match=_match("DiagMatrix"),
-    latex=Form(r"\operatorname{diag}")))
+    latex=Form(r"\operatorname{diag}"), applies="vector function",
+    example=("sum(diag(x) @ y)", "x")))
 
 DIAGONAL = register(Op(
     name="diagonal", arity=1, category="matrix",
@@ -195,4 +198,5 @@ DIAGONAL = register(Op(
     sympy=lambda kit, node, args: kit.diagonal_of(args[0]),
     explicit=lambda sp, args, sign: sp.Matrix([[args[0][i, i]] for i in range(args[0].shape[0])]),
     sympy_match=_match("DiagonalOf"),
-    text="diag", public=False, unicode=Form("diag"), latex=Form(r"\operatorname{diag}")))
+    text="diag", public=False, unicode=Form("diag"), latex=Form(r"\operatorname{diag}"),
+    applies="matrix function", example=("sum(diag(X))", "X")))

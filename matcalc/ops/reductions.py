@@ -112,14 +112,16 @@ SUM = register(Op(
     doc="d sum(x) = sum(dx): the gradient is 1ᵀ (row of column sums of the Jacobian)",
     simplify=_sum_simplify, code={"*": "{xp}.sum({0})"},
     sympy=lambda kit, node, args: kit.sum_all(args[0]) if kit.is_mat(args[0]) else args[0],
-    explicit=_explicit_sum, unicode=Form("sum")))
+    explicit=_explicit_sum, unicode=Form("sum"),
+    applies="reduction function", example=("sum(x)", "x")))
 
 MEAN = register(Op(
     name="mean", arity=1, category="reduction", shape=to_scalar, numpy=lambda x: np.mean(x),
     linear=True, transpose=lambda a, g: E.expand(E.div(g, numel(a.shape)), a.shape),
     jacobian=_sum_rows(True), rule="mean (sum reduction divided by the count)",
     doc="d mean(x) = mean(dx) = sum(dx) / numel(x)", simplify=_mean_simplify,
-    code={"*": "{xp}.mean({0})"}, sympy=_sympy_mean, explicit=_explicit_mean))
+    code={"*": "{xp}.mean({0})"}, sympy=_sympy_mean, explicit=_explicit_mean,
+    applies="reduction function", example=("mean(x)", "x")))
 
 
 def _norm1_jvp(args, i, dx):
@@ -144,7 +146,9 @@ NORM1 = register(Op(
     sympy=lambda kit, node, args: kit.sum_all(kit.ew(kit.sp.Abs, args[0])),
     explicit=lambda sp, args, sign: sum(sign(v) * v for v in args[0]),
     kink=lambda args: args[0],
-    unicode=Form("‖{0}‖₁", "wrap"), latex=Form(r"\left\| {0} \right\|_1", "wrap")))
+    unicode=Form("‖{0}‖₁", "wrap"), latex=Form(r"\left\| {0} \right\|_1", "wrap"),
+    applies="reduction function (not differentiable everywhere)",
+    example=("norm1(x)", "x")))
 
 
 NORM2 = register(Op(
@@ -155,7 +159,8 @@ NORM2 = register(Op(
     code_squared="{xp}.sum({0} * {0})",
     sympy=lambda kit, node, args: kit.sp.sqrt(kit.sum_all(kit.sp.HadamardPower(args[0], 2))),
     explicit=lambda sp, args, sign: sp.sqrt(sum(v ** 2 for v in args[0])),
-    unicode=Form("‖{0}‖", "wrap"), latex=Form(r"\left\| {0} \right\|", "wrap")))
+    unicode=Form("‖{0}‖", "wrap"), latex=Form(r"\left\| {0} \right\|", "wrap"),
+    applies="reduction function", example=("norm2(x)", "x")))
 
 
 def _lse_np(x):
@@ -206,7 +211,8 @@ LOGSUMEXP = register(Op(
                     "    return m + jnp.log(jnp.sum(jnp.exp(x - m)))\n",
              "torch": "def {name}(x):\n    return torch.logsumexp(x, dim=0)\n"},
     sympy=lambda kit, node, args: kit.sp.log(kit.sum_all(kit.ew(kit.sp.exp, args[0]))),
-    explicit=lambda sp, args, sign: sp.log(sum(args[0].applyfunc(sp.exp)))))
+    explicit=lambda sp, args, sign: sp.log(sum(args[0].applyfunc(sp.exp))),
+    applies="reduction function", example=("logsumexp(x)", "x")))
 
 SOFTMAX = register(Op(
     name="softmax", arity=1, category="vector",
@@ -218,4 +224,5 @@ SOFTMAX = register(Op(
              "jax": "def {name}(x):\n    e = jnp.exp(x - jnp.max(x))\n"
                     "    return e / jnp.sum(e)\n",
              "torch": "def {name}(x):\n    return torch.softmax(x, dim=0)\n"},
-    sympy=_sympy_softmax, explicit=_explicit_softmax))
+    sympy=_sympy_softmax, explicit=_explicit_softmax,
+    applies="vector function", example=("softmax(x)", "x")))

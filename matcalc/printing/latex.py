@@ -13,9 +13,8 @@ from fractions import Fraction
 
 from ..calculus.result import Kind
 from ..core import expr as E
+from .base import PREC_ADD, PREC_ATOM, PREC_MUL, PREC_NEG, PREC_POSTFIX, Printer
 from .report import kinks
-from .base import (PREC_ADD, PREC_ATOM, PREC_MUL, PREC_NEG, PREC_POSTFIX, PREC_POW,
-                   Printer)
 
 GREEK = {
     "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
