@@ -44,6 +44,13 @@ class Interpreter:
             self._methods[kind] = method
         return method(node, args)
 
+    def _eval_Add(self, node: E.Expr, args: list):
+        """A sum: ``+`` means the same to NumPy and to SymPy."""
+        out = args[0]
+        for a in args[1:]:
+            out = out + a
+        return out
+
     def pending(self, root: E.Expr) -> list:
         """The nodes under ``root`` not in the memo, children first."""
         memo = self.memo

@@ -119,12 +119,6 @@ class Evaluator(Interpreter):
     def _eval_Eye(self, e, args):
         return np.eye(concrete((e.n,), self.dims)[0])
 
-    def _eval_Add(self, e, args):
-        out = args[0]
-        for a in args[1:]:
-            out = out + a
-        return out
-
     def _eval_Mul(self, e, args):
         out = args[0]
         for a in args[1:]:

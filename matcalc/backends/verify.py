@@ -149,12 +149,6 @@ class SymEvaluator(Interpreter):
     def _eval_Eye(self, e, args):
         return self.sp.eye(self._shape(e)[0])
 
-    def _eval_Add(self, e, args):
-        out = args[0]
-        for a in args[1:]:
-            out = out + a
-        return out
-
     def _eval_Mul(self, e, args):
         out = args[0]
         for a in args[1:]:

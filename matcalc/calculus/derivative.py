@@ -7,8 +7,8 @@ from typing import Union
 
 from ..core import expr as E
 from ..core import shapes as S
+from ..core.shapes import NoMatrixForm
 from ..errors import DiffError, ShapeError, UsageError, quote
-from ..ops import NoMatrixForm
 from .identify import jacobian
 from .jvp import Applied, differential, tangent_of
 from .layout import LAYOUTS

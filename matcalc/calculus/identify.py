@@ -14,19 +14,8 @@ from typing import Optional
 from .. import ops
 from ..core import expr as E
 from ..core import shapes as S
-from ..ops import NoMatrixForm
+from ..core.shapes import NoMatrixForm, vector_length
 from .transpose import linear_nodes
-
-
-def vector_length(shape):
-    """Length of a scalar / vector / row vector node (as a Jacobian's row count)."""
-    if len(shape) == 0:
-        return 1
-    if len(shape) == 1:
-        return shape[0]
-    if S.resolve(shape[0]) == 1:
-        return shape[1]
-    raise NoMatrixForm
 
 
 def _unit(i: int, k: int) -> E.Expr:

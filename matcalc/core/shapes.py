@@ -267,3 +267,20 @@ def _name_pool() -> Iterator[str]:
     """n, m, p, ..., then n1, n2, ... without end (made as they are needed)."""
     yield from _FRESH
     yield from (f"n{i}" for i in itertools.count(1))
+
+
+class NoMatrixForm(Exception):
+    """No plain matrix shows this Jacobian (raised by the Jacobian rules, caught where
+    the derivative is identified: the differential is kept instead)."""
+
+
+def vector_length(shape: tuple):
+    """Length of a scalar, vector or row vector (a Jacobian's row count); a matrix
+    has none (NoMatrixForm)."""
+    if len(shape) == 0:
+        return 1
+    if len(shape) == 1:
+        return shape[0]
+    if resolve(shape[0]) == 1:
+        return shape[1]
+    raise NoMatrixForm

@@ -4,7 +4,8 @@ Importing this package registers matcalc's own functions; ``register`` adds one 
 run time (docs/extending.md). The records are also importable by name (``EXP``,
 ``SUM``, ``INV``...) for code that builds a particular function.
 """
-from .registry import REGISTRY, Form, NoMatrixForm, Op, lookup, register, unregister
+from ..core.shapes import NoMatrixForm  # raised by an op's jacobian rule
+from .registry import REGISTRY, Form, Op, lookup, register, unregister
 from .elementwise import (ABS, COS, EXP, LOG, MAX, MIN, RELU, SIGMOID, SIGN, SIN,
                           SOFTPLUS, SQRT, STEP, TAN, TANH)
 from .reductions import LOGSUMEXP, MEAN, NORM1, NORM2, SOFTMAX, SUM

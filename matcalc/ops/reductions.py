@@ -6,7 +6,7 @@ import numpy as np
 from ..core import expr as E
 from ..core import shapes as S
 from ..errors import ShapeError
-from .registry import Form, NoMatrixForm, Op, register
+from .registry import Form, Op, register
 
 
 def to_scalar(args):
@@ -38,21 +38,10 @@ def scalar_times(x: E.Expr):
     return None
 
 
-def _vector_length(shape):
-    """Length of a scalar, vector or row vector (the Jacobian's rows); else no matrix."""
-    if len(shape) == 0:
-        return 1
-    if len(shape) == 1:
-        return shape[0]
-    if S.resolve(shape[0]) == 1:
-        return shape[1]
-    raise NoMatrixForm
-
-
 def _sum_rows(mean: bool):
     """Jacobian of sum (mean) of a vector: 𝟏ᵀ J (divided by the length)."""
     def jac(node, J):
-        k = _vector_length(node.args[0].shape)
+        k = S.vector_length(node.args[0].shape)
         out = E.matmul(E.transpose(E.ones((k,))), J)
         if mean:
             out = E.mul(E.expand(E.div(E.ONE, E.size(k)), out.shape), out)

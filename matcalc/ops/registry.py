@@ -135,10 +135,6 @@ class Op:
         return (lookup, (self.name,))
 
 
-class NoMatrixForm(Exception):
-    """Raised by a ``jacobian`` rule: no plain matrix shows this Jacobian."""
-
-
 REGISTRY: dict[str, Op] = {}
 
 
