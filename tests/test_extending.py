@@ -212,7 +212,7 @@ def test_cli(arcsinh, capsys):
 
 
 def test_rules_page_lists_it(arcsinh):
-    from matcalc.printing.rules_doc import rules_markdown
+    from matcalc.rules_doc import rules_markdown
     text = rules_markdown()
     assert ("### `arcsinh`: element-wise function (scalar derivative rule, diagonal "
             "Jacobian)") in text
@@ -256,4 +256,4 @@ def test_extending_md_lists_every_field():
     page = (ROOT / "docs" / "extending.md").read_text(encoding="utf-8")
     for name in field_names():
         assert f"`{name}`" in page, name
-    assert "python -m matcalc.printing.rules_doc" in page
+    assert "python -m matcalc.rules_doc" in page

@@ -1,5 +1,5 @@
 """docs/rules.md is generated from the tables (``JVPS`` and the ``Op`` registry) by
-``python -m matcalc.printing.rules_doc``: the page must be what the tables give now,
+``python -m matcalc.rules_doc``: the page must be what the tables give now,
 and every node kind and every registered function must have its section."""
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from matcalc.calculus.jvp import JVPS
 from matcalc.core import expr as E
 from matcalc.core.expr import NODE_KINDS
 from matcalc.ops import REGISTRY, Op, register, unregister
-from matcalc.printing import rules_doc
-from matcalc.printing.rules_doc import (COMMAND, command_line, example_argv, rules_markdown,
+from matcalc import rules_doc
+from matcalc.rules_doc import (COMMAND, command_line, example_argv, rules_markdown,
                                         shell_quote)
 
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "rules.md"

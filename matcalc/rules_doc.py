@@ -1,4 +1,5 @@
-"""docs/rules.md, written from the tables: ``JVPS`` (one ``Rule`` per node kind, in
+"""docs/rules.md, written from the tables (a tool beside the CLI: it runs each example
+through it): ``JVPS`` (one ``Rule`` per node kind, in
 :mod:`matcalc.calculus.jvp`) and the ``Op`` registry (one record per function, in
 :mod:`matcalc.ops`, with any function registered at run time).
 
@@ -7,8 +8,8 @@ Each section gives the rule's name, its mathematics (``doc``), where it applies
 the command-line interface in this process, so that the page shows the real output
 (tests/test_docs.py runs the same commands as a subprocess and compares).
 
-``python -m matcalc.printing.rules_doc`` rewrites docs/rules.md;
-``python -m matcalc.printing.rules_doc --check`` only says whether it is up to date.
+``python -m matcalc.rules_doc`` rewrites docs/rules.md;
+``python -m matcalc.rules_doc --check`` only says whether it is up to date.
 """
 from __future__ import annotations
 
@@ -21,8 +22,8 @@ import textwrap
 from pathlib import Path
 from typing import Sequence
 
-PAGE = Path(__file__).resolve().parent.parent.parent / "docs" / "rules.md"
-COMMAND = "python -m matcalc.printing.rules_doc"
+PAGE = Path(__file__).resolve().parent.parent / "docs" / "rules.md"
+COMMAND = "python -m matcalc.rules_doc"
 
 INTRO = (
     f"Every rule matcalc applies, generated from the two tables in the source by "
@@ -76,7 +77,7 @@ def command_line(argv: Sequence[str]) -> str:
 def run_cli(argv: Sequence[str]) -> tuple[int, str]:
     """``matcalc argv`` in this process: its status, and its output as the shell shows
     it (standard output, then standard error when it fails)."""
-    from ..cli import main
+    from .cli import main
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         status = main(list(argv))
@@ -123,7 +124,7 @@ def _fill(text: str) -> str:
 
 
 def node_sections() -> list[str]:
-    from ..calculus.jvp import JVPS
+    from .calculus.jvp import JVPS
     lines = ["## Node rules", ""]
     for kind, rule in JVPS.items():
         lines += _section(f"{rule.name} (`{kind.__name__}`)", rule.doc, rule.applies or "",
@@ -132,7 +133,7 @@ def node_sections() -> list[str]:
 
 
 def function_sections() -> list[str]:
-    from ..ops import REGISTRY
+    from .ops import REGISTRY
     kinked = [op.name for op in REGISTRY.values() if not op.smooth]
     intro = ("Element-wise functions have diagonal Jacobians (the paper's element-wise "
              "rule)")
@@ -147,7 +148,7 @@ def function_sections() -> list[str]:
 
 
 def sugar_section() -> list[str]:
-    from ..ops import ALIASES
+    from .ops import ALIASES
     aliases = ", ".join(f"`{a}` is `{name}`" for a, name in ALIASES.items())
     text = ("`a - b` is `a + (-1)b`, `a / b` is `a ⊙ b⁻¹`, `dot(x, y)` is `xᵀy`, "
             "`diag(A)` of a matrix is its diagonal (`diagonal`)"
