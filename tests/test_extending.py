@@ -257,3 +257,22 @@ def test_extending_md_lists_every_field():
     for name in field_names():
         assert f"`{name}`" in page, name
     assert "python -m matcalc.rules_doc" in page
+
+
+def test_register_refuses_what_is_not_an_op_and_a_bad_notation():
+    with pytest.raises(matcalc.UsageError, match="register\\(\\) needs an Op, not dict"):
+        register({"name": "arcsinh"})
+    with pytest.raises(matcalc.UsageError, match="unknown notation style 'infix'"):
+        Form("asinh", "infix")
+
+
+def test_a_target_without_code_is_a_clear_error():
+    op = register(dataclasses.replace(arcsinh_op(), code={"numpy": "{xp}.arcsinh({0})"}))
+    try:
+        d = matcalc.diff("sum(arcsinh(x))", "x")
+        assert "np.arcsinh(" in d.to_code("numpy", with_value=True)
+        with pytest.raises(matcalc.MatcalcError,
+                           match=r"no jax code for the function arcsinh\(\)"):
+            d.to_code("jax", with_value=True)
+    finally:
+        unregister(op.name)
