@@ -66,7 +66,10 @@ def _shorten(text: str, width: int = 300) -> str:
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("expression", help="the expression, or - to read it from standard input")
     p.add_argument("--shape", action="append", default=[], metavar="NAME=DIMS",
-                   help="declare a shape: x=n, W=m,n, W=mxn, W=3,4, b=scalar (repeatable)")
+                   help="declare a shape: x=n, W=m,n, W=mxn, W=3,4, b=scalar, with an "
+                        "optional structure last: S=n,n,sym (symmetric), S=n,n,spd "
+                        "(symmetric positive definite), y=n,prob (entries sum to 1) "
+                        "(repeatable)")
     p.add_argument("--dialect", choices=("default", "matlab"), default="default",
                    help="input language: default (NumPy-like) or matlab (matrixcalculus.org)")
     p.add_argument("--limit", action="append", default=[], metavar="NAME=VALUE",
@@ -119,6 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="print the derivative as the chain rule builds it, not simplified")
     p.add_argument("--sympy-simplify", action="store_true",
                    help="also simplify scalar derivatives with SymPy (docs/simplify.md)")
+    p.add_argument("--symmetric-gradient", choices=("sym", "cookbook"), default="sym",
+                   help="by a variable declared sym or spd: sym (the gradient on symmetric "
+                        "matrices, (G + G')/2, the default) or cookbook (the Matrix "
+                        "Cookbook's G + G' - G * I); G is the unconstrained gradient")
     # every option string, to tell an expression that starts with -- from an option
     parser.option_names = {s for q in (parser, *sub.choices.values())
                            for a in q._actions for s in a.option_strings}
@@ -174,12 +181,16 @@ def _read_stdin() -> str:
 
 
 def _shapes(specs: Sequence[str]) -> dict:
+    """The --shape declarations, NAME -> DIMS, each checked here so that an error names
+    the option (``S=n,m,sym``: sym needs a square matrix)."""
+    from .core.shapes import parse_declaration
     out = {}
     for spec in specs:
         name, eq, dims = spec.partition("=")
         if not eq or not name.strip():
-            raise UsageError(f"bad --shape {quote(spec)}: write NAME=DIMS, e.g. W=m,n or "
-                             f"b=scalar")
+            raise UsageError(f"bad --shape {quote(spec)}: write NAME=DIMS, e.g. W=m,n, "
+                             f"b=scalar or S=n,n,sym")
+        parse_declaration(dims, where=f"--shape {quote(spec)}")
         out[name.strip()] = dims
     return out
 
@@ -306,11 +317,11 @@ def _cmd_parse(args, out: _Output) -> int:
     from .core import expr as E
     from .parser import parse
     from .printing.text import to_text, to_unicode
-    from .core.shapes import describe
+    from .core.shapes import describe, describe_var
     e = parse(_expression(args.expression), _shapes(args.shape), args.dialect)
     out.print(to_text(e) if args.ascii else to_unicode(e))
     for v in E.variables(e):
-        out.print(f"  {v.name}: {describe(v.shape)}")
+        out.print(f"  {v.name}: {describe_var(v.shape, v.structure)}")
     out.print(f"  result: {describe(e.shape)}")
     return 0
 
@@ -347,11 +358,13 @@ def _cmd_diff(args, out: _Output) -> int:
     e, named = parse_with_variables(text, declared, args.dialect)
     # the declared shapes, and the variables of the text (even one the algebra removed):
     # diff then gives a zero derivative by a variable that is not in the expression
-    shapes = S.normalize_shapes(declared)
-    shapes.update((v.name, v.shape) for v in named)
+    shapes = {name: S.spec_of(shape, structure)
+              for name, (shape, structure) in S.normalize_declarations(declared).items()}
+    shapes.update((v.name, S.spec_of(v.shape, v.structure)) for v in named)
     for wrt in args.wrt:
         _check_wrt(wrt, e, shapes)
-    derivs = [diff(e, wrt, shapes, order=args.order, simplify=_simplify_option(args))
+    derivs = [diff(e, wrt, shapes, order=args.order, simplify=_simplify_option(args),
+                   symmetric_gradient=args.symmetric_gradient)
               for wrt in args.wrt]
     _show(derivs, args, out)
     return _verify(derivs, dims, args, out) if dims else 0

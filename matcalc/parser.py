@@ -59,9 +59,12 @@ def _pos(tok) -> tuple[int, int] | None:
 
 
 class _State:
-    def __init__(self, text: str, shapes: dict, dialect: str):
+    def __init__(self, text: str, declared: dict, dialect: str):
         self.text = text
-        self.shapes = shapes
+        # name -> shape, and name -> structure (sym, spd, prob) for the structured ones
+        self.shapes = {name: shape for name, (shape, _) in declared.items()}
+        self.structures = {name: st for name, (_, st) in declared.items() if st is not None}
+        shapes = self.shapes
         self.dialect = dialect
         self.unifier = S.Unifier()
         self.vars: dict[str, E.Expr] = {}
@@ -261,10 +264,8 @@ def _matrix_power(a: E.Expr, b: E.Expr) -> E.Expr:
     if k == 0:
         return E.eye(S.resolve(a.shape[0]))
     base = a if k > 0 else E.call(ops.INV, a)
-    factors = len(base.args) if type(base) is E.MatMul else 1
-    limits.check(factors * abs(k), "max_power_factors",
-                 "the number of factors this matrix power expands to")
-    return E.matmul(*([base] * abs(k)))
+    # A^k is matpow(A, k), A^-k matpow(inv(A), k) (k ≥ 2): one node, not k factors
+    return base if abs(k) == 1 else E.call(ops.MATPOW, base, E.num(abs(k)))
 
 
 def _dim_arg(x) -> S.Dim:
@@ -346,7 +347,8 @@ def parse(text: str, shapes: Mapping[str, object] | None = None,
           dialect: str = "default") -> E.Expr:
     """Parse ``text`` into a shaped expression.
 
-    ``shapes`` declares variables (``{"x": ("n",), "W": "m,n", "b": ()}``); other
+    ``shapes`` declares variables (``{"x": ("n",), "W": "m,n", "b": ()}``), with an
+    optional structure last (``"n,n,sym"``, ``("n", "n", "spd")``, ``"n,prob"``); other
     names follow the naming convention, and undeclared dimensions are inferred.
     """
     return _parse(text, shapes, dialect)[0]
@@ -369,7 +371,7 @@ def _parse(text, shapes, dialect) -> tuple[E.Expr, list[E.Expr]]:
                  ParseError)
     if not text.strip():
         raise ParseError("the expression is empty", (1, 1), text)
-    declared = S.normalize_shapes(shapes)
+    declared = S.normalize_declarations(shapes)
     state = _State(text, declared, dialect)
     token = _STATE.set(state)
     try:
@@ -494,7 +496,7 @@ def _resolve_name(x):
     if name in s.vars:
         return s.vars[name]
     if name in s.shapes:
-        v = E.var(name, s.shapes[name])
+        v = E.var(name, s.shapes[name], structure=s.structures.get(name))
     elif name in s.declared_dims:
         return E.size(name)
     elif name in ops.ALIASES or name in ops.known_names():

@@ -15,6 +15,12 @@
   away from 0, so that finite differences are meaningful. Square matrices that
   reach an ``"invertible"`` op start as ``2I + noise``; variables under a
   ``"positive"`` op start positive.
+- Declared structure: a ``sym`` variable gets a symmetric value, an ``spd`` one
+  ``B Bᵀ + n I``, a ``prob`` one positive entries summing to 1. By a symmetric
+  variable the finite differences follow the derivative's convention
+  (``Derivative.symmetric_gradient``): entry i,j is the directional derivative along
+  (Eᵢⱼ + Eⱼᵢ)/2 for ``sym`` (so that it is ⟨sym(G), D⟩), along Eᵢⱼ + Eⱼᵢ (Eᵢᵢ on the
+  diagonal) for ``cookbook`` (Sᵢⱼ and Sⱼᵢ perturbed together).
 """
 from __future__ import annotations
 
@@ -71,8 +77,37 @@ def _draw(rng, variables, dims, f):
             a = rng.uniform(0.3, 1.5, size=shape) * rng.choice([-1.0, 1.0], size=shape)
         if len(shape) == 2 and shape[0] == shape[1] and v.name in matrix:
             a = 2.0 * np.eye(shape[0]) + 0.3 * rng.standard_normal(shape)
+        a = _structured(v.structure, a, rng)
         values[v.name] = a if shape else float(a)
     return values
+
+
+def _structured(structure, a, rng):
+    """A value ``a`` made to respect a declared structure (sym, spd, prob)."""
+    if structure == "sym":
+        return (a + a.T) / 2
+    if structure == "spd":
+        b = rng.standard_normal(a.shape)
+        return b @ b.T + a.shape[0] * np.eye(a.shape[0])
+    if structure == "prob":
+        p = rng.uniform(0.2, 1.0, size=a.shape)
+        return p / p.sum()
+    return a
+
+
+def direction(shape, j, convention=None):
+    """The unit direction of entry ``j`` (a flat index) of a variable of ``shape``; by a
+    symmetric variable, its convention's: (Eᵢⱼ + Eⱼᵢ)/2 (sym), Eᵢⱼ + Eⱼᵢ off the
+    diagonal and Eᵢᵢ on it (cookbook)."""
+    e = np.zeros(int(np.prod(shape, dtype=int)))
+    e[j] = 1.0
+    e = e.reshape(shape)
+    if convention == "sym":
+        return (e + e.T) / 2
+    if convention == "cookbook":
+        i, k = np.unravel_index(j, shape)
+        return e if i == k else e + e.T
+    return e
 
 
 def _sub_value(e: E.Expr, values):
@@ -135,17 +170,18 @@ def random_values(f: E.Expr, wrt: E.Expr, rng, dims=None, tries: int = 200):
     raise AssertionError(f"no point in the domain of {f} found")
 
 
-def finite_differences(fn, values, name, h=1e-6):
-    """Central differences of ``fn(values)`` by ``values[name]``: shape fn.shape + v.shape."""
+def finite_differences(fn, values, name, h=1e-6, convention=None):
+    """Central differences of ``fn(values)`` by ``values[name]``: shape fn.shape + v.shape.
+    ``convention`` (``sym``, ``cookbook``) for a symmetric variable: each entry moves
+    along its convention's symmetric ``direction``."""
     x0 = np.array(values[name], dtype=float)
     f0 = np.asarray(fn(values), dtype=float)
     out = np.zeros(f0.shape + x0.shape)
     flat = x0.reshape(-1)
     for j in range(flat.size):
         step = h * max(1.0, abs(flat[j]))
-        xp, xm = flat.copy(), flat.copy()
-        xp[j] += step
-        xm[j] -= step
+        move = direction(x0.shape, j, convention).reshape(-1) if x0.ndim else np.ones(1)
+        xp, xm = flat + step * move, flat - step * move
         vp, vm = dict(values), dict(values)
         vp[name] = xp.reshape(x0.shape) if x0.ndim else float(xp[0])
         vm[name] = xm.reshape(x0.shape) if x0.ndim else float(xm[0])
@@ -167,22 +203,27 @@ def assert_close(got, want, what="", rtol=RTOL, atol=ATOL):
 
 
 def check(text, wrt, shapes=None, order=1, points=3, seed=0, d=None, dims=None,
-          rtol=RTOL, atol=ATOL):
-    """Assert that ``matcalc.diff(text, wrt, shapes, order)`` matches finite differences
-    at ``points`` random points. Returns the Derivative."""
+          rtol=RTOL, atol=ATOL, symmetric_gradient="sym"):
+    """Assert that ``matcalc.diff(text, wrt, shapes, order, symmetric_gradient=...)``
+    matches finite differences at ``points`` random points. Returns the Derivative."""
     f = parse(text, shapes) if isinstance(text, str) else text
     if d is None:
-        d = matcalc.diff(f, wrt, shapes, order=order)
+        d = matcalc.diff(f, wrt, shapes, order=order, symmetric_gradient=symmetric_gradient)
     v = d.wrt
-    first = matcalc.diff(f, wrt, shapes, order=1) if order == 2 else None
+    first = matcalc.diff(f, wrt, shapes, order=1,
+                         symmetric_gradient=d.symmetric_gradient or "sym") \
+        if order == 2 else None
     rng = np.random.default_rng(seed)
     for _ in range(points):
         values = random_values(f, v, rng, dims)
         got = d.evaluate(values)
+        conv = d.symmetric_gradient
         if order == 1:
-            want = finite_differences(lambda vals: matcalc.evaluate(f, vals), values, v.name)
+            want = finite_differences(lambda vals: matcalc.evaluate(f, vals), values, v.name,
+                                      convention=conv)
         else:
-            want = finite_differences(first.evaluate, values, v.name, h=1e-5)
+            want = finite_differences(first.evaluate, values, v.name, h=1e-5,
+                                      convention=conv)
             atol, rtol = max(atol, 1e-5), max(rtol, 1e-4)
         assert_close(got, want, f"d{'²' if order == 2 else ''}({text})/d{v.name}^{order} "
                                 f"at {values}", rtol, atol)

@@ -161,7 +161,7 @@ def test_hostile_sympy_names_never_run(name, tmp_path, monkeypatch):
 
 def _raw_var(name, shape):
     """A variable whose name bypasses validation (codegen must not rely on it)."""
-    return E._make(E.Var, (name, tuple(shape), False), (), tuple(shape))
+    return E._make(E.Var, (name, tuple(shape), False, None), (), tuple(shape))
 
 
 @pytest.mark.parametrize("name", HOSTILE + ["u₁", "lambda", "_t1", "x\x00"])

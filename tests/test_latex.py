@@ -21,7 +21,7 @@ KATEX_DIR = Path(__file__).parent / "katex"
 SHAPES = {"x": ("n",), "y": ("n",), "w": ("n",), "A": ("n", "n"), "X": ("n", "n"),
           "W": ("m", "n"), "B": ("m", "n"), "b": (), "a": (), "c": ()}
 EXPRESSIONS = [
-    "sum(w*x + b)", "max(0, dot(w, x) + b)", "mean((y - max(0, A@w + b))^2)",
+    "sum(w*x + b)", "matpow(A, 3)", "max(0, dot(w, x) + b)", "mean((y - max(0, A@w + b))^2)",
     "x'@A@x", "W@x + 1", "x/y", "x/b", "a/b", "b/(a + c)", "2*x/3", "-x", "a - (b - c)",
     "x^2", "x^b", "b^a", "a^(1/2)", "a^-2", "(x^2)'", "inv(A)'", "inv(A)", "inv(A)@x",
     "tr(A@X)", "tr(inv(X))", "det(X)", "logdet(X)", "diag(x)", "diag(A)", "diag(x)@y",

@@ -121,7 +121,7 @@ def test_cli_steps_ascii(capsys):
     assert main(["diff", "sum(w*x+b)", "--wrt", "w", "--steps", "--ascii"]) == 0
     out = capsys.readouterr().out
     assert "1. u1 = w * x  (n): element-wise binary operation (product rule)" in out
-    assert "   df/dw = ones(1, n) @ diag(x) = x'  (1xn)" in out
+    assert "   df/dw = ones(n)' @ diag(x) = x'  (1xn)" in out
 
 
 def test_cli_steps_latex(capsys):

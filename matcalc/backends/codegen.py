@@ -50,12 +50,14 @@ import unicodedata
 from fractions import Fraction
 from typing import Callable, Optional
 
+from ..calculus.recognize import stabilize
 from ..calculus.result import Kind
 from ..core import expr as E
 from ..core import shapes as S
 from ..errors import DiffError, MatcalcError, UsageError, quote
 from ..ops import DIAG
 from .interpreter import Interpreter
+from .numeric import reciprocal_of
 
 TARGETS = {
     "numpy": ("import numpy as np", "np"),
@@ -391,7 +393,25 @@ class _Gen(Interpreter):
         return code, all(lz for _, lz in vals), False
 
     def _eval_Mul(self, e, args):
-        return self._product([c for c, _ in args]), all(lz for _, lz in args), False
+        """The product; a factor b⁻¹ is a division by b, ``a / b`` (one rounding, and
+        no overflow of 1/b where b is subnormal), as the evaluator computes it."""
+        nums, dens, recips = [], [], []
+        for node, (code, _) in zip(e.args, args):
+            base = reciprocal_of(node)
+            if base is None:
+                nums.append(code)
+            else:
+                dens.append(self.scalar(self.value(base)[0]))
+                recips.append(code)
+        lazy = all(lz for _, lz in args)
+        if not dens:
+            return self._product(nums), lazy, False
+        if not nums:  # only reciprocals: (1.0 / b₁) / b₂ ...
+            nums, dens = recips[:1], dens[1:]
+        code = "-1.0" if nums == ["-1.0"] else self._product(nums)
+        for b in dens:
+            code = f"{code} / {_paren(b)}"
+        return code, lazy, False
 
     def _eval_Pow(self, e, args):
         c = E.const_value(e.exp)
@@ -803,7 +823,7 @@ def _kronecker(d, target: str) -> Optional[list]:
         return None
     from ..calculus.identify import kronecker_terms
     from ..calculus.jvp import tangent_of
-    kron = kronecker_terms(d.expr, tangent_of(d.wrt))
+    kron = kronecker_terms(stabilize(d.expr), tangent_of(d.wrt))
     if kron is None or target != "numpy":
         raise DiffError(
             f"no {target} code for d{d.wrt.name}: this derivative is a differential "
@@ -817,7 +837,7 @@ def _result_code(g: _Gen, d, kron: Optional[list], out_shape: tuple) -> str:
         return g.zeros(out_shape) if out_shape else g.number("0.0")
     if kron is not None:
         return _kronecker_code(g, d, kron, out_shape)
-    result = g.full(d.expr)
+    result = g.full(stabilize(d.expr))
     if not S.unify_shapes(d.expr.shape, out_shape):
         result = f"{g.xp}.reshape({result}, {g.shape_code(out_shape)})"
     return result
@@ -848,7 +868,7 @@ def _source(d, target: str, with_value: bool, name: object) -> tuple[str, str]:
     out_shape = tuple(d.f_shape) + tuple(d.wrt.shape)
     roots = [_returned(g, _result_code(g, d, kron, out_shape), out_shape)]
     if with_value:
-        roots.insert(0, _returned(g, g.full(d.f), d.f.shape))
+        roots.insert(0, _returned(g, g.full(stabilize(d.f)), d.f.shape))
     body, roots, helpers = _finish(g.lines, roots)
 
     conv = {"numpy": "np.asarray({0}, dtype=float)", "jax": "jnp.asarray({0})",

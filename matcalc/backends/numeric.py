@@ -10,6 +10,7 @@ from typing import Mapping
 
 import numpy as np
 
+from ..calculus.recognize import stabilize
 from ..core import expr as E
 from .. import limits
 from ..core import shapes as S
@@ -45,12 +46,27 @@ def bind_dims(variables, values: Mapping[str, object]) -> tuple[dict, dict]:
             else:
                 dims.setdefault(d, n)
                 where.setdefault(d, v.name)
+        _check_structure(v, a)
         arrays[v.name] = a
     for d, n in dims.items():
         if n == 0:
             raise EvalError(f"dimension {d} is 0 (from the value of {where[d]}): sizes must "
                             f"be positive")
     return arrays, dims
+
+
+def _check_structure(v, a: np.ndarray) -> None:
+    """A value must have its variable's declared structure: the derivative relies on
+    it (Sᵀ = S was used; sum(y) = 1 was folded)."""
+    s = v.structure
+    if s in (S.SYM, S.SPD):
+        scale = max(1.0, float(np.max(np.abs(a)))) if a.size else 1.0
+        if not np.all(np.abs(a - a.T) <= 1e-9 * scale):
+            raise EvalError(f"{v.name} is declared {s} but its value is not symmetric")
+    elif s == S.PROB:
+        if np.any(a < 0) or abs(float(np.sum(a)) - 1.0) > 1e-6:
+            raise EvalError(f"{v.name} is declared prob but its value is not a probability "
+                            f"vector (entries ≥ 0 summing to 1; they sum to {np.sum(a):.6g})")
 
 
 def as_real_array(raw, name: str) -> np.ndarray:
@@ -82,6 +98,17 @@ def concrete(shape: tuple, dims: Mapping[str, int]) -> tuple:
     except KeyError as err:
         raise EvalError(f"the size of dimension {err.args[0]} is not known from the values "
                         f"given") from None
+
+
+def reciprocal_of(node: E.Expr):
+    """b for a node b⁻¹ (a power with the constant exponent -1), else None: a product
+    divides by b instead of multiplying by 1/b. A scalar b⁻¹ expanded counts: the
+    division broadcasts."""
+    if type(node) is E.Expand and node.arg.rank == 0:
+        node = node.arg
+    if type(node) is E.Pow and E.const_value(node.exp) == -1:
+        return node.base
+    return None
 
 
 def _as2d(a: np.ndarray) -> np.ndarray:
@@ -120,9 +147,23 @@ class Evaluator(Interpreter):
         return np.eye(concrete((e.n,), self.dims)[0])
 
     def _eval_Mul(self, e, args):
-        out = args[0]
-        for a in args[1:]:
+        """The product; a factor b⁻¹ divides by b (one rounding, and no overflow of
+        1/b: e/s with e, s ~ 1e-313 is 0.7, where e ⊙ (1/s) is inf)."""
+        nums, dens, recips = [], [], []
+        for node, a in zip(e.args, args):
+            base = reciprocal_of(node)
+            if base is not None and base in self.memo:
+                dens.append(self.memo[base])
+                recips.append(a)
+            else:
+                nums.append(a)
+        if not nums:  # only reciprocals: (1/b₁) / b₂ ...
+            nums, dens = recips[:1], dens[1:]
+        out = nums[0]
+        for a in nums[1:]:
             out = out * a
+        for b in dens:
+            out = out / b
         return out
 
     def _eval_Pow(self, e, args):
@@ -176,7 +217,7 @@ def evaluate(expr, values: Mapping[str, object], shapes=None,
         variables += [v for v in named if v not in variables and v.name in values]
     arrays, dims = bind_dims(variables or E.variables(expr), values)
     with np.errstate(all="ignore"):
-        out = Evaluator(arrays, dims).value(expr)
+        out = Evaluator(arrays, dims).value(stabilize(expr))
     return np.asarray(out, dtype=float).reshape(concrete(expr.shape, dims))
 
 
@@ -203,13 +244,14 @@ def evaluate_derivative(d, values: Mapping[str, object]) -> np.ndarray:
         if d.kind is Kind.ZERO:
             return np.zeros(out_shape)
         ev = Evaluator(arrays, dims)
+        expr = stabilize(d.expr)
         if d.kind is not Kind.DIFFERENTIAL:
-            return np.asarray(ev.value(d.expr), dtype=float).reshape(out_shape)
+            return np.asarray(ev.value(expr), dtype=float).reshape(out_shape)
         vshape = concrete(d.wrt.shape, dims)
         fshape = concrete(d.f_shape, dims)
         count = int(np.prod(vshape, dtype=int))
         basis = (_unit(j, count).reshape(vshape) for j in range(count))
         cols = [np.asarray(c, dtype=float).reshape(fshape)
-                for c in ev.columns(d.expr, tangent_of(d.wrt), basis)]
+                for c in ev.columns(expr, tangent_of(d.wrt), basis)]
         out = np.stack(cols, axis=-1) if cols else np.zeros(tuple(fshape) + (0,))
         return out.reshape(out_shape)

@@ -435,12 +435,102 @@ def sympy_simplify(e: E.Expr) -> E.Expr:
     return best
 
 
+def _elementwise(n: E.Expr) -> bool:
+    """Arithmetic done entry by entry: a scalar function of per-entry values."""
+    t = type(n)
+    return t in (E.Add, E.Mul) or t is E.Pow and (n.exp.rank == 0 or n.exp.shape == n.shape) \
+        or t is E.Call and n.op.category == "elementwise" \
+        or t is E.Expand and n.arg.rank == 0
+
+
+class _Scalars:
+    """An element-wise sub-expression as a SymPy scalar: each maximal sub-tree that is
+    not element-wise (Xw, sum(y), softmax(z)...) becomes one real symbol, positive
+    where its function says so (``Op.positive``)."""
+
+    def __init__(self):
+        self.atoms: dict = {}    # node -> symbol
+        self.env: dict = {}      # symbol -> node
+
+    def of(self, n: E.Expr):
+        import sympy as sp
+        c = E.const_value(n)
+        if c is not None:
+            return sp.Rational(c.numerator, c.denominator)
+        t = type(n)
+        if t is E.Add:
+            return sp.Add(*[self.of(a) for a in n.args])
+        if t is E.Mul:
+            return sp.Mul(*[self.of(a) for a in n.args])
+        if t is E.Pow and _elementwise(n):
+            return self.of(n.base) ** self.of(n.exp)
+        if t is E.Expand and n.arg.rank == 0:
+            return self.of(n.arg)
+        if t is E.Call and n.op.category == "elementwise":
+            return n.op.sympy_scalar(sp, *[self.of(a) for a in n.args])
+        if n not in self.atoms:
+            positive = True if t is E.Call and n.op.positive else None
+            sym = sp.Symbol(f"a{len(self.atoms)}", real=True, positive=positive)
+            self.atoms[n], self.env[sym] = sym, n
+        return self.atoms[n]
+
+
+def _simplify_entrywise(e: E.Expr) -> E.Expr:
+    """One element-wise sub-expression simplified as a scalar by SymPy, brought back
+    with its atoms, tidied by the rule-based pass (which names σ, softplus...); kept
+    if smaller and of the same value."""
+    import sympy as sp
+    from ..calculus.simplify import simplify as rules
+    kit = _Scalars()
+    try:
+        s = kit.of(e)
+    except (BridgeError, TypeError):
+        return e
+    seconds = limits.current().sympy_simplify_seconds
+    best, best_n = e, E.tree_size(e)
+    for how in (sp.factor, sp.simplify):
+        found = limits.run_with_deadline(lambda: how(s), seconds)
+        if found is None:
+            continue
+        try:
+            cand = _from(found, kit.env)
+            cand = rules(E.expand(cand, e.shape) if cand.rank < e.rank else cand)
+        except Exception:  # noqa: BLE001 - a form we cannot bring back is just skipped
+            continue
+        if cand.shape == e.shape and E.tree_size(cand) < best_n and same_value(cand, e):
+            best, best_n = cand, E.tree_size(cand)
+    return best
+
+
+def sympy_simplify_entrywise(root: E.Expr) -> E.Expr:
+    """Every maximal element-wise sub-expression of ``root`` through SymPy as a scalar
+    of per-entry symbols (``y_i``, ``p_i``...): ``(a ⊘ p) ⊙ p = a`` with p = softmax(z)
+    known positive, ``exp(u)/(1 + exp(u)) = σ(u)``."""
+    if any(v.tangent for v in E.variables(root)):
+        return root  # a differential: left to the rule-based pass
+    whole: set = {root}
+    for n in E.postorder(root):
+        for a in n.args:
+            if not _elementwise(n) or a.shape != n.shape:
+                whole.add(a)
+    import sympy  # noqa: F401 - imported here, not under a deadline (see run_with_deadline)
+
+    def fn(node, args):
+        new = node if all(a is b for a, b in zip(args, node.args)) else node.rebuild(args)
+        if node in whole and _elementwise(new) and type(new) is not E.Expand:
+            return _simplify_entrywise(new)
+        return new
+    return E.transform(root, fn)
+
+
 def simplify_derivative(d):
-    """The SymPy pass on a Derivative (scalar-valued kinds only); returns a Derivative."""
+    """The SymPy pass on a Derivative: a scalar result as a whole, then every
+    element-wise part of any result as scalars; returns a Derivative."""
     from ..calculus.result import Kind
-    if d.kind not in (Kind.DERIVATIVE, Kind.GRADIENT) or d.expr.rank != 0:
+    if d.kind in (Kind.ZERO, Kind.DIFFERENTIAL):
         return d
-    new = sympy_simplify(d.expr)
+    new = sympy_simplify(d.expr) if d.expr.rank == 0 else d.expr
+    new = sympy_simplify_entrywise(new)
     if new is d.expr:
         return d
     return dataclasses.replace(d, expr=new)

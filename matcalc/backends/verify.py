@@ -17,6 +17,15 @@ The report says ``holds where z ≠ 0`` rather than claiming more.
 Numeric check (``numeric: max rel err 2e-10``): central finite differences of ``f``
 at random points (away from kinks, inside the domains of log and sqrt) against
 ``Derivative.evaluate``.
+
+Declared structure is respected by both: a symmetric variable (sym, spd) is a matrix
+of symbols with ``S[i,j]`` and ``S[j,i]`` the same symbol, and a random symmetric
+matrix (``A Aᵀ + n I`` for spd); a probability vector has its last entry
+``1 - (the sum of the others)``, and random values positive and summing to 1. The
+derivative by a symmetric variable follows its convention: the cookbook's entry i,j is
+the derivative by the shared symbol (``S[i,j]`` and ``S[j,i]`` move together), the sym
+convention's half that off the diagonal; numerically, the directional derivative
+along (Eᵢⱼ + Eⱼᵢ)/2 (sym) or Eᵢⱼ + Eⱼᵢ, Eᵢᵢ on the diagonal (cookbook).
 """
 from __future__ import annotations
 
@@ -218,14 +227,33 @@ def _flat(v) -> list:
 
 
 def explicit_var(v: E.Expr, dims: dict):
-    """A variable as an explicit SymPy matrix of real scalar symbols (a Symbol if scalar)."""
+    """A variable as an explicit SymPy matrix of real scalar symbols (a Symbol if
+    scalar). A symmetric one (sym, spd) has one symbol for ``[i,j]`` and ``[j,i]``; a
+    probability vector's last entry is 1 minus the sum of the others."""
     import sympy as sp
     if v.rank == 0:
         return sp.Symbol(v.name, real=True)
     r, c = _sym_shape(v.shape, dims)
     if v.rank == 1:
-        return sp.Matrix([[sp.Symbol(f"{v.name}[{i}]", real=True)] for i in range(r)])
+        entries = [sp.Symbol(f"{v.name}[{i}]", real=True) for i in range(r)]
+        if v.structure == S.PROB:
+            entries[-1] = 1 - sum(entries[:-1])
+        return sp.Matrix([[x] for x in entries])
+    if v.symmetric:
+        return sp.Matrix(r, c, lambda i, j: sp.Symbol(
+            f"{v.name}[{min(i, j)},{max(i, j)}]", real=True))
     return sp.Matrix(r, c, lambda i, j: sp.Symbol(f"{v.name}[{i},{j}]", real=True))
+
+
+def _entry_factors(d, count: int, cols: int) -> list:
+    """What the derivative by each entry's symbol is multiplied by in ``d``'s
+    convention: by a symmetric variable in the sym convention, ½ off the diagonal (the
+    shared symbol moves both entries; sym(G) is half that); 1 everywhere else."""
+    import sympy as sp
+    if d.symmetric_gradient != "sym":
+        return [sp.Integer(1)] * count
+    return [sp.Integer(1) if k // cols == k % cols else sp.Rational(1, 2)
+            for k in range(count)]
 
 
 # ------------------------------------------------------------------- proving zero
@@ -318,13 +346,14 @@ def _instantiations(dimnames: list, dims: Sequence[int]) -> list[dict]:
 
 
 def _all_vars(d) -> list:
-    seen, out = set(), []
+    """The variables of ``d``, one per name (a structured one rather than a plain one
+    of the same name: its values must respect the declaration)."""
+    by_name: dict = {}
     for v in E.variables(d.f) + [d.wrt] + E.variables(d.expr) + (
             E.variables(d.of.expr) if d.of is not None else []):
-        if not v.tangent and v not in seen:
-            seen.add(v)
-            out.append(v)
-    return out
+        if not v.tangent and (v.name not in by_name or by_name[v.name].structure is None):
+            by_name[v.name] = v
+    return list(by_name.values())
 
 
 def _dimnames(d) -> list:
@@ -368,9 +397,10 @@ def _symbolic_check(d, inst: dict, name: str, budget: float) -> Check:
     ev = SymEvaluator(env, inst, signs)
     fvals = _flat(ev.value(d.f))
     wvals = _flat(env[d.wrt.name])
+    factors = _entry_factors(d, len(wvals), _sym_shape(d.wrt.shape, inst)[1])
     if d.order == 2:
-        fvals = [sp.diff(fv, w) for fv in fvals for w in wvals]
-    expected = [sp.diff(fv, w) for fv in fvals for w in wvals]
+        fvals = [sp.diff(fv, w) * k for fv in fvals for w, k in zip(wvals, factors)]
+    expected = [sp.diff(fv, w) * k for fv in fvals for w, k in zip(wvals, factors)]
     out_shape = tuple(_sym_shape(d.f_shape, inst)[:len(d.f_shape)]) + \
         tuple(_sym_shape(d.wrt.shape, inst)[:d.wrt.rank])
     if d.kind is Kind.ZERO:
@@ -447,14 +477,35 @@ def _sample(d, sizes: dict, rng, positive: bool) -> dict:
     for v in _all_vars(d):
         shape = tuple(s if isinstance(s, int) else sizes[s]
                       for s in (S.resolve(x) for x in v.shape))
-        if positive:
+        if positive or v.structure == S.PROB:
             a = rng.uniform(0.5, 1.5, size=shape)
         else:
             a = rng.standard_normal(size=shape)
-        if v.rank == 2 and shape[0] == shape[1]:
+        if v.structure == S.PROB:
+            a = a / np.sum(a)  # positive, summing to 1
+        elif v.structure == S.SPD:
+            a = a @ a.T + shape[0] * np.eye(shape[0])
+        elif v.structure == S.SYM:
+            a = (a + a.T) / 2 + shape[0] * np.eye(shape[0])
+        elif v.rank == 2 and shape[0] == shape[1]:
             a = a + shape[0] * np.eye(shape[0])  # well conditioned for inv / logdet
         vals[v.name] = a
     return vals
+
+
+def directions(shape: tuple, convention) -> list:
+    """The direction of each entry of a variable of ``shape`` (row-major), for finite
+    differences: the unit Eⱼ, or by a symmetric variable its convention's direction,
+    (Eᵢⱼ + Eⱼᵢ)/2 (sym) or Eᵢⱼ + Eⱼᵢ and Eᵢᵢ on the diagonal (cookbook)."""
+    out = []
+    for j in np.ndindex(*shape) if shape else [()]:
+        e = np.zeros(shape)
+        e[j] = 1.0
+        if convention is not None:
+            both = e + e.T
+            e = both / 2 if convention == "sym" else both - np.diag(np.diag(e))
+        out.append((j, e))
+    return out
 
 
 def numeric_check(d, sizes: dict, seed: int = 0, points: int = 3, tol: float = 1e-5) -> Check:
@@ -489,7 +540,8 @@ def numeric_check(d, sizes: dict, seed: int = 0, points: int = 3, tol: float = 1
         if not (np.all(np.isfinite(an)) and np.all(np.isfinite(f0))):
             continue
         try:
-            fd = _finite_differences(target, vals, d.wrt.name, f0.shape)
+            fd = _finite_differences(target, vals, d.wrt.name, f0.shape,
+                                     d.symmetric_gradient)
         except EvalError:
             continue
         scale = max(1.0, float(np.max(np.abs(fd))) if fd.size else 1.0)
@@ -530,16 +582,16 @@ def _check_budget(budget) -> float:
     return float(budget)
 
 
-def _finite_differences(target: E.Expr, vals: dict, name: str, fshape: tuple) -> np.ndarray:
-    """Central differences of ``target`` by the variable ``name`` at ``vals``."""
+def _finite_differences(target: E.Expr, vals: dict, name: str, fshape: tuple,
+                        convention=None) -> np.ndarray:
+    """Central differences of ``target`` by the variable ``name`` at ``vals``, along each
+    entry's direction (``directions``: by a symmetric variable, its convention's)."""
     from .numeric import evaluate
     x0 = np.asarray(vals[name], dtype=float)
     fd = np.zeros(fshape + x0.shape)
-    for j in np.ndindex(*x0.shape) if x0.shape else [()]:
+    for j, direction in directions(x0.shape, convention):
         h = 1e-6 * max(1.0, abs(float(x0[j])))
-        xp, xm = x0.copy(), x0.copy()
-        xp[j] += h
-        xm[j] -= h
+        xp, xm = x0 + h * direction, x0 - h * direction
         with np.errstate(all="ignore"):
             fp = evaluate(target, {**vals, name: xp})
             fm = evaluate(target, {**vals, name: xm})

@@ -3,6 +3,7 @@ or kept as a differential (:class:`~matcalc.calculus.result.Derivative`)."""
 from __future__ import annotations
 
 from dataclasses import replace
+from fractions import Fraction
 from typing import Union
 
 from ..core import expr as E
@@ -12,11 +13,18 @@ from ..errors import DiffError, ShapeError, UsageError, quote
 from .identify import jacobian
 from .jvp import Applied, differential, tangent_of
 from .layout import LAYOUTS
+from .recognize import recognize
 from .result import Derivative, Kind
 from .simplify import simplify as _simplify
 from .transpose import adjoint
 
-__all__ = ["Derivative", "Kind", "LAYOUTS", "diff", "find_wrt"]
+__all__ = ["Derivative", "Kind", "LAYOUTS", "SYMMETRIC_GRADIENTS", "diff", "find_wrt"]
+
+# The two conventions for the gradient by a symmetric matrix variable (docs/language.md):
+# "sym", the gradient on the space of symmetric matrices, sym(G) = (G + Gᵀ)/2 with G the
+# unconstrained gradient (the default); "cookbook", the Matrix Cookbook's G + Gᵀ - G ⊙ I
+# (entry i,j: the derivative when S_ij and S_ji move together).
+SYMMETRIC_GRADIENTS = ("sym", "cookbook")
 
 
 def _python_declaration(name: str) -> str:
@@ -31,17 +39,19 @@ def find_wrt(f: E.Expr, wrt, shapes=None, declare=_python_declaration) -> E.Expr
     if isinstance(wrt, E.Expr):
         if type(wrt) is not E.Var or wrt.tangent:
             raise DiffError(f"can only differentiate by a variable, not {quote(wrt)}")
-        return wrt
+        return _free(wrt, declare)
     if not isinstance(wrt, str):
         raise DiffError(f"wrt must be a variable name (a string), not "
                         f"{type(wrt).__name__}")
     variables = E.variables(f)
     for v in variables:
         if v.name == wrt:
-            return v
-    declared = S.normalize_shapes(shapes)
+            return _free(v, declare)
+    declarations = S.normalize_declarations(shapes)
+    declared = {name: shape for name, (shape, _) in declarations.items()}
     if wrt in declared:
-        return E.var(wrt, declared[wrt])
+        shape, structure = declarations[wrt]
+        return _free(E.var(wrt, shape, structure=structure), declare)
     if not S.NAME_RE.fullmatch(wrt):
         raise DiffError(f"{quote(wrt)} is not a variable name: use a letter followed by "
                         f"letters, digits or _")
@@ -62,14 +72,63 @@ def find_wrt(f: E.Expr, wrt, shapes=None, declare=_python_declaration) -> E.Expr
                     f"derivative by it, declare its shape, e.g. {declare(wrt)}")
 
 
-def first_order(f: E.Expr, v: E.Expr, simplify: bool) -> Derivative:
+def _free(v: E.Expr, declare) -> E.Expr:
+    """``v``, if a derivative by it is defined: not by a probability vector, whose
+    entries are tied by sum = 1 (DiffError, suggesting a plain declaration)."""
+    if v.structure == S.PROB:
+        plain = declare(v.name)
+        raise DiffError(f"{v.name} is declared a probability vector (prob): its entries "
+                        f"are tied (they sum to 1), so a derivative by {v.name} is not "
+                        f"defined by its entries; to differentiate by it, declare it a plain "
+                        f"vector, e.g. {plain}")
+    return v
+
+
+def check_symmetric_gradient(convention: object) -> str:
+    if not isinstance(convention, str) or convention not in SYMMETRIC_GRADIENTS:
+        raise UsageError(f"symmetric_gradient must be one of {', '.join(SYMMETRIC_GRADIENTS)}"
+                         f", not {quote(convention)}")
+    return convention
+
+
+def symmetric_direction(dv: E.Expr, convention: str) -> E.Expr:
+    """The direction a unit perturbation ``dv`` of a symmetric variable stands for: the
+    map P whose adjoint turns the unconstrained gradient G into the convention's
+    gradient (P is self-adjoint under ⟨A, B⟩ = tr(AᵀB)).
+
+    - sym: P(D) = (D + Dᵀ)/2, so the gradient is sym(G) = (G + Gᵀ)/2;
+    - cookbook: P(D) = D + Dᵀ - D ⊙ I, so the gradient is G + Gᵀ - G ⊙ I.
+    """
+    both = E.add(dv, E.transpose(dv))
+    if convention == "sym":
+        return E.scale(Fraction(1, 2), both)
+    return E.sub(both, E.mul(dv, E.eye(S.resolve(dv.shape[0]))))
+
+
+def first_order(f: E.Expr, v: E.Expr, simplify: bool,
+                symmetric_gradient: str = "sym") -> Derivative:
+    """The first derivative of ``f`` by the variable ``v`` (by a symmetric ``v``, in the
+    convention ``symmetric_gradient``)."""
     applied: list[Applied] = []
     df = differential(f, v, applied)
     done = tuple(applied)
+    convention = symmetric_gradient if type(v) is E.Var and v.symmetric else None
     if df is None:
         return Derivative(f, v, Kind.ZERO, E.zeros(tuple(f.shape) + tuple(v.shape))
-                          if f.rank + v.rank <= 2 else E.ZERO, applied=done)
+                          if f.rank + v.rank <= 2 else E.ZERO, applied=done,
+                          symmetric_gradient=convention)
     dv = tangent_of(v)
+    if convention is not None:
+        # dv is a symmetric direction: the differential applied to P(dv), whose gradient
+        # (the adjoint) and whose value at each basis direction E_ij follow the convention
+        df = E.substitute(df, {dv: symmetric_direction(dv, convention)})
+        return replace(_identified(f, v, df, dv, simplify, done),
+                       symmetric_gradient=convention)
+    return _identified(f, v, df, dv, simplify, done)
+
+
+def _identified(f, v, df, dv, simplify: bool, done: tuple) -> Derivative:
+    """The differential ``df`` read off as a derivative, gradient or Jacobian, or kept."""
     tidy = _simplify if simplify else (lambda e: e)
     if v.rank == 0:
         return Derivative(f, v, Kind.DERIVATIVE, tidy(E.substitute(df, {dv: E.ONE})),
@@ -88,12 +147,19 @@ def first_order(f: E.Expr, v: E.Expr, simplify: bool) -> Derivative:
 
 
 def diff(expr: Union[str, E.Expr], wrt: Union[str, E.Expr], shapes=None, order: int = 1,
-         dialect: str = "default", simplify: bool = True) -> Derivative:
+         dialect: str = "default", simplify: bool = True,
+         symmetric_gradient: str = "sym") -> Derivative:
     """The derivative of ``expr`` by the variable ``wrt``.
 
     ``order=2`` gives the Hessian of a scalar ``expr``. ``evaluate`` on the result
     returns an array of shape ``f.shape + wrt.shape`` (``f.shape + 2 * wrt.shape``
     for a Hessian).
+
+    By a variable declared symmetric (``sym``, ``spd``), ``symmetric_gradient`` chooses
+    the convention: ``"sym"`` (the gradient on symmetric matrices, (G + Gᵀ)/2) or
+    ``"cookbook"`` (the Matrix Cookbook's G + Gᵀ - G ⊙ I); a Hessian differentiates
+    that gradient in the same convention. A variable declared ``prob`` cannot be
+    differentiated by (DiffError).
     """
     if isinstance(expr, str):
         from ..parser import parse
@@ -106,17 +172,25 @@ def diff(expr: Union[str, E.Expr], wrt: Union[str, E.Expr], shapes=None, order: 
         raise DiffError(f"order must be 1 or 2, not {quote(order)}")
     if simplify not in (True, False, "sympy"):
         raise UsageError(f"simplify must be True, False or 'sympy', not {quote(simplify)}")
+    check_symmetric_gradient(symmetric_gradient)
     if simplify == "sympy":  # the rule-based pass, then SymPy's on scalar results
         from ..backends.sympy_bridge import simplify_derivative
-        return simplify_derivative(diff(f, wrt, shapes, order, dialect, simplify=True))
+        return simplify_derivative(diff(f, wrt, shapes, order, dialect, simplify=True,
+                                        symmetric_gradient=symmetric_gradient))
     v = find_wrt(f, wrt, shapes)
-    first = first_order(f, v, simplify)
+    # log(sum(exp(x))) is differentiated as logsumexp(x), log(1 + exp(u)) as
+    # softplus(u)...: the derivative comes out in the named (and stable) functions
+    named = recognize(f) if simplify else f
+    first = first_order(named, v, simplify, symmetric_gradient)
+    if named is not f:
+        first = replace(first, f=f)
     if order == 1:
         return first
     if f.rank != 0:
         raise DiffError(f"the Hessian (order 2) needs a scalar expression; this one is a "
                         f"{S.describe(f.shape)}")
     if first.kind is Kind.ZERO:
-        return Derivative(f, v, Kind.ZERO, E.ZERO, order=2, of=first)
-    second = first_order(first.expr, v, simplify)
+        return Derivative(f, v, Kind.ZERO, E.ZERO, order=2, of=first,
+                          symmetric_gradient=first.symmetric_gradient)
+    second = first_order(first.expr, v, simplify, symmetric_gradient)
     return replace(second, f=f, order=2, of=first)

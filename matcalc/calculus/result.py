@@ -31,6 +31,9 @@ class Derivative:
     - ``kind`` :class:`Kind`; ``expr`` the derivative's expression in that kind
       (for a differential, ``df``, linear in the tangent ``dv``);
     - ``order`` 1 or 2; ``of`` for a Hessian, the gradient it differentiates;
+    - ``symmetric_gradient``: by a variable declared symmetric (sym, spd), the
+      convention of the result, ``"sym"`` (sym(G) = (G + Gᵀ)/2) or ``"cookbook"``
+      (G + Gᵀ - G ⊙ I); None by any other variable;
     - ``applied``: the chain rule's rule applications, node by node; ``steps`` the
       derivation as :class:`matcalc.calculus.steps.Step` records (computed once, when
       first asked).
@@ -46,6 +49,7 @@ class Derivative:
     order: int = 1
     of: Optional["Derivative"] = None
     applied: tuple = field(default=(), repr=False)
+    symmetric_gradient: Optional[str] = None
 
     def __post_init__(self):
         object.__setattr__(self, "kind", Kind(self.kind))  # "gradient" is Kind.GRADIENT

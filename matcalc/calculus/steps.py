@@ -61,6 +61,7 @@ def derivation(d) -> tuple:
     """The steps of derivative ``d`` (a Hessian's: those of differentiating its
     gradient)."""
     v = d.wrt
+    convention = d.symmetric_gradient or "sym"  # by a symmetric variable: d's convention
     base, final = _names(d.f)
     root = d.of.expr if d.of is not None else d.f
     kept = []
@@ -95,10 +96,10 @@ def derivation(d) -> tuple:
         deps = [q for q in E.variables(shown) if q is v or q in by_var]
         if len(deps) > 1 or len([a for a in n.args if E.depends_on(a, v)]) > 1:
             rule = f"{rule}; {TOTAL} (sum over the {max(len(deps), 2)} paths)"
-        jac = first_order(n, v, True)
+        jac = first_order(n, v, True, convention)
         chain = []
         for q in deps:
-            local = first_order(shown, q, True)
+            local = first_order(shown, q, True, convention)
             if local.kind is not Kind.ZERO:
                 chain.append((local, by_var.get(q)))
         step = Step(len(steps) + 1, letter, number, uvar, n, shown, rule, s.doc, jac,

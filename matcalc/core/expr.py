@@ -134,7 +134,9 @@ def _map_shape(f, shape):
 # --------------------------------------------------------------------------- leaves
 
 class Var(Expr):
-    """A variable. ``tangent`` marks the differential ``dv`` used by the differentiator."""
+    """A variable. ``tangent`` marks the differential ``dv`` used by the differentiator;
+    ``structure`` is its declared structure (``shapes.STRUCTURES``: sym, spd, prob) or
+    None, part of its identity (S declared symmetric is not the plain S)."""
     __slots__ = ()
 
     @property
@@ -145,11 +147,20 @@ class Var(Expr):
     def tangent(self) -> bool:
         return self.params[2]
 
+    @property
+    def structure(self):
+        return self.params[3]
+
+    @property
+    def symmetric(self) -> bool:
+        """Declared symmetric (sym or spd): its transpose is itself."""
+        return self.params[3] in S.SYMMETRIC
+
     def rebuild(self, args):
         return self
 
     def map_dims(self, f, args):
-        return var(self.name, _map_shape(f, self.shape), self.tangent)
+        return var(self.name, _map_shape(f, self.shape), self.tangent, self.structure)
 
 
 class Num(Expr):
@@ -311,13 +322,15 @@ NODE_KINDS = (Var, Num, Size, Eye, Add, Mul, Pow, MatMul, Transpose, Expand, Cal
 
 # ---------------------------------------------------------------- constructors
 
-def var(name: str, shape: tuple = (), tangent: bool = False) -> Expr:
-    """A variable; ``name`` must be a name of the language (``S.check_name``)."""
+def var(name: str, shape: tuple = (), tangent: bool = False, structure=None) -> Expr:
+    """A variable; ``name`` must be a name of the language (``S.check_name``);
+    ``structure`` (sym, spd, prob or None) must fit the shape (``S.check_structure``)."""
     S.check_name(name, "variable name", internal=True)
     shape = tuple(shape)
     for d in shape:
         S.check_dim(d)
-    return _make(Var, (name, shape, bool(tangent)), (), shape)
+    S.check_structure(structure, shape, f"the declaration of {name}")
+    return _make(Var, (name, shape, bool(tangent), structure), (), shape)
 
 
 def as_fraction(value) -> Fraction:
@@ -499,11 +512,16 @@ def add(*terms: Expr) -> Expr:
 
 
 def _base_exp(e: Expr) -> tuple[Expr, Fraction]:
-    """``x^3`` -> (x, 3); anything else (a non-constant exponent too) -> (e, 1)."""
+    """``x^3`` -> (x, 3); ``sqrt(x)`` -> (x, 1/2) (a function that is a power);
+    anything else (a non-constant exponent too) -> (e, 1)."""
     if type(e) is Pow:
         c = const_value(e.exp)
         if c is not None:
+            if type(e.base) is Call and e.base.op.as_power is not None:
+                return e.base.args[0], e.base.op.as_power * c  # √x⁻¹ = x^(-1/2)
             return e.base, c
+    if type(e) is Call and e.op.as_power is not None:
+        return e.args[0], e.op.as_power
     return e, Fraction(1)
 
 
@@ -531,17 +549,35 @@ def mul(*factors: Expr) -> Expr:
         flat.extend(f.args if type(f) is Mul else (f,))
     coeff = Fraction(1)
     powers: dict[Expr, Fraction] = {}
+    first: dict[Expr, Expr] = {}  # the factor as written, kept when it is the only one
     others: list[Expr] = []
+    scalars: list[Expr] = []  # expanded scalars: multiplied as scalars, expanded once
     for f in flat:
         c = const_value(f)
         if c is not None:
             coeff *= c
             continue
+        if shape and type(f) is Expand and f.arg.rank == 0:
+            scalars.append(f.arg)
+            continue
         base, e = _base_exp(f)
         if base in powers:
             powers[base] += e
+            first[base] = None
         else:
             powers[base] = e
+            first[base] = f
+            others.append(base)
+    if scalars:
+        s = mul(*scalars)
+        c = const_value(s)
+        if c is not None:
+            coeff *= c
+        else:
+            c, rest = _split_coeff(s)
+            coeff *= c
+            base = expand(rest, shape)
+            powers[base], first[base] = Fraction(1), base
             others.append(base)
     if coeff == 0:
         return zeros(shape)
@@ -563,7 +599,9 @@ def mul(*factors: Expr) -> Expr:
     for f in others:
         if f in powers:
             e = powers.pop(f)
-            if e != 0:
+            if first[f] is not None:
+                out.append(first[f])
+            elif e != 0:
                 out.append(f if e == 1 else power(f, num(e)))
         else:
             out.append(f)
@@ -631,6 +669,11 @@ def power(base: Expr, exp: Expr) -> Expr:
             p = base.op.as_power * e  # sqrt(x)^4 = x^2
             if p.denominator == 1:
                 return power(base.args[0], num(p))
+        if e.denominator == 1 and type(base) is Mul:
+            # (2σ²)⁻¹ = ½ σ⁻²: the constants of a product fold with the ones around it
+            return mul(*[power(f, num(e)) for f in base.args])
+        if type(base) is Expand and base.arg.rank == 0:
+            return expand(power(base.arg, num(e)), S.resolved(base.shape))
     return _make(Pow, (), (base, exp), S.resolved(base.shape))
 
 
@@ -684,11 +727,14 @@ def matmul(*factors: Expr) -> Expr:
     scalars: list[Expr] = []
     items: list[Expr] = []
     for f in flat:
-        if type(f) is Mul and f.args[0].rank and type(f.args[0]) is Expand \
-                and f.args[0].arg.rank == 0:
+        while type(f) is Mul and f.args[0].rank and type(f.args[0]) is Expand \
+                and f.args[0].arg.rank == 0:  # c (s A): both scalars come out
             scalars.append(f.args[0].arg)
             rest = f.args[1:]
             f = rest[0] if len(rest) == 1 else mul(*rest)
+        if type(f) is Expand and f.arg.rank == 0 and const_value(f) is None:
+            scalars.append(f.arg)  # ones(n) (s ones(1, n)) = s (ones(n) ones(1, n))
+            f = ones(f.shape)
         if is_zero(f):
             return zeros(shape)
         # a product left once its scalar is out: flatten it too, (c AB) C = c ABC
@@ -758,6 +804,10 @@ def transpose(x: Expr) -> Expr:
     if x.rank == 0:
         return x
     t = type(x)
+    if t is Var and x.symmetric:
+        return x  # declared symmetric: Sᵀ = S
+    if t is Call and x.op.keeps_symmetry and type(x.args[0]) is Var and x.args[0].symmetric:
+        return x  # S⁻ᵀ = S⁻¹
     if t is Transpose:
         return x.arg
     if t is MatMul:
@@ -804,6 +854,10 @@ def call(op, *args: Expr) -> Expr:
         r = op.simplify(*args)
         if r is not None:
             return r
+    if op.category == "elementwise" and shape and \
+            all(type(a) is Expand and a.arg.rank == 0 for a in args):
+        # log(2𝟏) = log(2)𝟏: an element-wise function of a scalar expanded
+        return expand(call(op, *[a.arg for a in args]), S.resolved(shape))
     return _make(Call, (op,), tuple(args), shape)
 
 

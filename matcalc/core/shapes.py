@@ -113,10 +113,82 @@ def _parse_dim(text: str, where: str, strip: bool = True) -> Dim:
         if value <= 0:
             raise UsageError(f"dimension {quote(text)} in {where} must be positive")
         return value
+    if text in STRUCTURES:
+        raise UsageError(f"{text} in {where} is a structure, not a dimension: it goes "
+                         f"last, e.g. n,n,{text}" if text != PROB else
+                         f"{text} in {where} is a structure, not a dimension: it goes "
+                         f"last, e.g. n,{text}")
     if len(text) <= MAX_NAME and DIM_RE.fullmatch(text):
         return text
     raise UsageError(f"bad dimension {quote(text)} in {where}: use a name like n or a "
                      f"positive integer")
+
+
+# ---- declared structure: a property of a variable, declared with its shape
+
+SYM, SPD, PROB = "sym", "spd", "prob"
+STRUCTURES = (SYM, SPD, PROB)
+# how each is written in messages and listings ("S: symmetric matrix (n×n)")
+STRUCTURE_NAMES = {SYM: "symmetric", SPD: "symmetric positive definite", PROB: "probability"}
+SYMMETRIC = (SYM, SPD)   # the structures whose transpose is the matrix itself
+
+
+def check_structure(structure: object, shape: Shape, where: str = "a variable") -> None:
+    """``structure`` (None, sym, spd, prob) fits ``shape``, else UsageError: sym and spd
+    need a square matrix, prob a vector."""
+    if structure is None:
+        return
+    if structure not in STRUCTURES:
+        raise UsageError(f"unknown structure {quote(structure)} in {where}: use one of "
+                         f"{', '.join(STRUCTURES)}")
+    name = STRUCTURE_NAMES[structure]
+    if structure in SYMMETRIC:
+        if len(shape) != 2 or resolve(shape[0]) != resolve(shape[1]):
+            n = dim_str(shape[0]) if shape else "n"
+            raise UsageError(f"{structure} ({name}) in {where} needs a square matrix "
+                             f"(e.g. {n},{n},{structure}), not a {describe(shape)}")
+    elif len(shape) != 1:
+        raise UsageError(f"{structure} (a {name} vector, entries summing to 1) in {where} "
+                         f"needs a vector (e.g. n,{structure}), not a {describe(shape)}")
+
+
+def describe_var(shape: Shape, structure: object = None) -> str:
+    """``describe`` with the declared structure: ``symmetric matrix (n×n)``,
+    ``probability vector (n)``."""
+    text = describe(shape)
+    return f"{STRUCTURE_NAMES[structure]} {text}" if structure in STRUCTURE_NAMES else text
+
+
+def spec_of(shape: Shape, structure: object = None) -> tuple:
+    """The declaration (a tuple ``parse_declaration`` reads back) of a shape and a
+    structure: ``("n", "n", "sym")``."""
+    return tuple(shape) + ((structure,) if structure is not None else ())
+
+
+def _split_structure(spec: object) -> tuple[object, object]:
+    """(the shape part of a declaration, its structure word or None): the word is the
+    last item of a tuple, or the last comma-separated part of a string."""
+    if isinstance(spec, (tuple, list)) and spec and isinstance(spec[-1], str) \
+            and spec[-1].strip() in STRUCTURES:
+        return tuple(spec[:-1]), spec[-1].strip()
+    if isinstance(spec, str) and "," in spec:
+        rest, _, word = spec.strip().rpartition(",")
+        if word.strip() in STRUCTURES:
+            return rest.strip() or (), word.strip()
+    if isinstance(spec, str) and spec.strip() in STRUCTURES:
+        return (), spec.strip()  # "sym" alone: no dimensions, refused below
+    return spec, None
+
+
+def parse_declaration(spec: object, where: str = "shape") -> tuple[Shape, object]:
+    """A declaration: a shape spec (``parse_shape_spec``), optionally followed by a
+    structure, ``sym`` (symmetric), ``spd`` (symmetric positive definite) or ``prob`` (a
+    probability vector): ``"n,n,sym"``, ``("n", "n", "spd")``, ``"n,prob"``,
+    ``"nxn,sym"``. Returns (shape, structure or None)."""
+    rest, structure = _split_structure(spec)
+    shape = parse_shape_spec(rest, where)
+    check_structure(structure, shape, where)
+    return shape, structure
 
 
 def parse_shape_spec(spec: object, where: str = "shape") -> Shape:
@@ -151,7 +223,8 @@ def parse_shape_spec(spec: object, where: str = "shape") -> Shape:
     return tuple(dims)
 
 
-def normalize_shapes(shapes: Mapping[str, object] | None) -> dict[str, Shape]:
+def normalize_declarations(shapes: Mapping[str, object] | None) -> dict[str, tuple]:
+    """``shapes`` (name -> declaration) as name -> (shape, structure or None)."""
     if shapes is None:
         return {}
     if not isinstance(shapes, Mapping):
@@ -160,8 +233,14 @@ def normalize_shapes(shapes: Mapping[str, object] | None) -> dict[str, Shape]:
     out = {}
     for name, spec in shapes.items():
         check_name(name, "variable name in shapes")
-        out[name] = parse_shape_spec(spec, where=f"the shape of {name}")
+        out[name] = parse_declaration(spec, where=f"the shape of {name}")
     return out
+
+
+def normalize_shapes(shapes: Mapping[str, object] | None) -> dict[str, Shape]:
+    """``shapes`` (name -> declaration) as name -> shape (the structures checked, then
+    left out: ``normalize_declarations`` keeps them)."""
+    return {name: shape for name, (shape, _) in normalize_declarations(shapes).items()}
 
 
 class Unifier:

@@ -9,7 +9,7 @@ from .registry import REGISTRY, Form, Op, lookup, register, unregister
 from .elementwise import (ABS, COS, EXP, LOG, MAX, MIN, RELU, SIGMOID, SIGN, SIN,
                           SOFTPLUS, SQRT, STEP, TAN, TANH)
 from .reductions import LOGSUMEXP, MEAN, NORM1, NORM2, SOFTMAX, SUM
-from .linalg import DET, DIAG, DIAGONAL, INV, LOGDET, TR
+from .linalg import DET, DIAG, DIAGONAL, INV, LOGDET, MATPOW, TR
 from .sugar import ALIASES, CONSTANTS, FILLED, SUGAR, known_names, spelled_ops
 
 __all__ = [
@@ -17,5 +17,5 @@ __all__ = [
     "ALIASES", "CONSTANTS", "FILLED", "SUGAR", "known_names", "spelled_ops",
     "ABS", "COS", "EXP", "LOG", "MAX", "MIN", "RELU", "SIGMOID", "SIGN", "SIN", "SOFTPLUS",
     "SQRT", "STEP", "TAN", "TANH", "LOGSUMEXP", "MEAN", "NORM1", "NORM2", "SOFTMAX", "SUM",
-    "DET", "DIAG", "DIAGONAL", "INV", "LOGDET", "TR",
+    "DET", "DIAG", "DIAGONAL", "INV", "LOGDET", "MATPOW", "TR",
 ]

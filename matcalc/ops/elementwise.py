@@ -61,7 +61,17 @@ def elementwise(name, derivative, numpy, doc, sympy_scalar, code="{xp}.%s({0})",
 
 
 def _stable_sigmoid(x):
-    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, dtype=float)))
+    """σ(x) split by sign: 1/(1 + e) for x ≥ 0 and e/(1 + e) for x < 0, e = exp(-|x|)
+    (never the exponential of a positive number, no cancellation: σ(-40) = 4.2e-18,
+    where 0.5 (1 + tanh(x/2)) gives 0)."""
+    x = np.asarray(x, dtype=float)
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+# the same, in generated code (``{xp}`` the target's module)
+_SIGMOID_HELPER = ("def {{name}}(x):\n    e = {xp}.exp(-{xp}.abs(x))\n"
+                   "    return {xp}.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))\n")
 
 
 def _zero(x):
@@ -74,7 +84,7 @@ EXP = elementwise(
     "exp", lambda x: E.call(EXP, x), np.exp, "d exp(x) = exp(x) ⊙ dx",
     lambda sp, z: sp.exp(z), exact=table({Fraction(0): Fraction(1)}),
     sympy_match=is_class("exp"), latex=Form(r"\exp"),
-    applies=_APPLIES, example=("exp(x)", "x"))
+    applies=_APPLIES, example=("exp(x)", "x"), positive=True)
 
 LOG = elementwise(
     "log", lambda x: E.power(x, E.num(-1)), np.log, "d log(x) = dx ⊘ x",
@@ -133,10 +143,12 @@ SIGN = elementwise(
 SIGMOID = elementwise(
     "sigmoid", lambda x: E.mul(E.call(SIGMOID, x), E.sub(_c(x, 1), E.call(SIGMOID, x))),
     _stable_sigmoid, "d σ(x) = σ(x) ⊙ (1 - σ(x)) ⊙ dx",
-    lambda sp, z: 1 / (1 + sp.exp(-z)), code="0.5 * (1.0 + {xp}.tanh(0.5 * {p0}))",
+    lambda sp, z: 1 / (1 + sp.exp(-z)), code={"*": "{helper}({0})"},
+    helpers={t: _SIGMOID_HELPER.format(xp=xp)
+             for t, xp in (("numpy", "np"), ("jax", "jnp"), ("torch", "torch"))},
     exact=table({Fraction(0): Fraction(1, 2)}),
     unicode=Form("σ"), latex=Form(r"\sigma"),
-    applies=_APPLIES, example=("sigmoid(x)", "x"))
+    applies=_APPLIES, example=("sigmoid(x)", "x"), positive=True)
 
 RELU = elementwise(
     "relu", lambda x: E.call(STEP, x), lambda x: np.maximum(0.0, x),
@@ -150,8 +162,11 @@ RELU = elementwise(
 SOFTPLUS = elementwise(
     "softplus", lambda x: E.call(SIGMOID, x), lambda x: np.logaddexp(0.0, x),
     "d softplus(x) = σ(x) ⊙ dx", lambda sp, z: sp.log(1 + sp.exp(z)),
-    code={"*": "{xp}.logaddexp(0.0, {0})", "torch": "torch.nn.functional.softplus({0})"},
-    applies=_APPLIES, example=("softplus(x)", "x"))
+    # log(1 + eˣ) = max(x, 0) + log1p(exp(-|x|)), as logaddexp computes it (torch's
+    # softplus returns x itself above its threshold, 20)
+    code={"*": "{xp}.logaddexp(0.0, {0})",
+          "torch": "torch.logaddexp({0}, torch.zeros_like({0}))"},
+    applies=_APPLIES, example=("softplus(x)", "x"), positive=True)
 
 
 def _step_explicit(sp, sign, z):

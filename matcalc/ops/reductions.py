@@ -53,6 +53,8 @@ def _sum_simplify(x):
     from .linalg import DIAG
     if x.rank == 0:
         return x
+    if type(x) is E.Var and x.structure == S.PROB:
+        return E.ONE  # a declared probability vector: its entries sum to 1
     if type(x) is E.Expand and x.arg.rank == 0:
         return E.mul(x.arg, numel(x.shape))
     st = scalar_times(x)
@@ -68,6 +70,8 @@ def _sum_simplify(x):
 def _mean_simplify(x):
     if x.rank == 0:
         return x
+    if type(x) is E.Var and x.structure == S.PROB:
+        return E.div(E.ONE, numel(x.shape))  # entries summing to 1: their mean is 1/n
     if type(x) is E.Expand and x.arg.rank == 0:
         return x.arg
     st = scalar_times(x)
@@ -126,6 +130,21 @@ def _norm2_jvp(args, i, dx):
 
 _vec_or_mat = (lambda x: x.rank >= 1)
 
+
+def _norm2_np(x):
+    """sqrt(Σ xᵢ²) with the largest |xᵢ| scaled out: the squares neither overflow
+    (‖(1e200, 1e200)‖ = 1.4e200, not inf) nor underflow (‖(1e-200, 0)‖ = 1e-200, not 0)."""
+    a = np.abs(np.asarray(x, dtype=float))
+    m = np.max(a)
+    s = m if 0 < m < np.inf else 1.0
+    return s * np.sqrt(np.sum(np.square(a / s)))
+
+
+# the same, in generated code (``{xp}`` the target's module)
+_NORM2_HELPER = ("def {{name}}(x):\n    m = {xp}.max({xp}.abs(x))\n"
+                 "    s = {xp}.where((m > 0) & (m < {xp}.inf), m, 1.0)\n"
+                 "    return s * {xp}.sqrt({xp}.sum((x / s) * (x / s)))\n")
+
 NORM1 = register(Op(
     name="norm1", arity=1, category="reduction",
     shape=needs(_vec_or_mat, "a vector or a matrix", "norm1"),
@@ -142,9 +161,11 @@ NORM1 = register(Op(
 
 NORM2 = register(Op(
     name="norm2", arity=1, category="reduction",
-    shape=needs(_vec_or_mat, "a vector or a matrix", "norm2"), numpy=lambda x: np.sqrt(np.sum(np.square(x))),
+    shape=needs(_vec_or_mat, "a vector or a matrix", "norm2"), numpy=_norm2_np,
     jvp=_norm2_jvp, rule="2-norm (Euclidean; Frobenius for a matrix)",
-    doc="d ‖x‖₂ = sum(x ⊙ dx) / ‖x‖₂", code={"*": "{xp}.sqrt({xp}.sum({0} * {0}))"},
+    doc="d ‖x‖₂ = sum(x ⊙ dx) / ‖x‖₂", code={"*": "{helper}({0})"},
+    helpers={t: _NORM2_HELPER.format(xp=xp)
+             for t, xp in (("numpy", "np"), ("jax", "jnp"), ("torch", "torch"))},
     code_squared="{xp}.sum({0} * {0})",
     sympy=lambda kit, node, args: kit.sp.sqrt(kit.sum_all(kit.sp.HadamardPower(args[0], 2))),
     explicit=lambda sp, args, sign: sp.sqrt(sum(v ** 2 for v in args[0])),
@@ -153,8 +174,11 @@ NORM2 = register(Op(
 
 
 def _lse_np(x):
+    """The max shifted out (no exp overflows); an infinite max is not shifted, so
+    ±inf entries give ±inf, not inf - inf."""
     x = np.asarray(x, dtype=float)
     m = np.max(x)
+    m = m if np.isfinite(m) else 0.0
     return m + np.log(np.sum(np.exp(x - m)))
 
 
@@ -195,8 +219,10 @@ LOGSUMEXP = register(Op(
     rule="log-sum-exp", doc="d logsumexp(x) = softmax(x)ᵀ dx",
     code={"*": "{helper}({0})"},
     helpers={"numpy": "def {name}(x):\n    m = np.max(x)\n"
+                      "    m = np.where(np.isfinite(m), m, 0.0)\n"
                       "    return m + np.log(np.sum(np.exp(x - m)))\n",
              "jax": "def {name}(x):\n    m = jnp.max(x)\n"
+                    "    m = jnp.where(jnp.isfinite(m), m, 0.0)\n"
                     "    return m + jnp.log(jnp.sum(jnp.exp(x - m)))\n",
              "torch": "def {name}(x):\n    return torch.logsumexp(x, dim=0)\n"},
     sympy=lambda kit, node, args: kit.sp.log(kit.sum_all(kit.ew(kit.sp.exp, args[0]))),
@@ -214,4 +240,4 @@ SOFTMAX = register(Op(
                     "    return e / jnp.sum(e)\n",
              "torch": "def {name}(x):\n    return torch.softmax(x, dim=0)\n"},
     sympy=_sympy_softmax, explicit=_explicit_softmax,
-    applies="vector function", example=("softmax(x)", "x")))
+    applies="vector function", example=("softmax(x)", "x"), positive=True))

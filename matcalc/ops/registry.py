@@ -109,6 +109,8 @@ class Op:
     # for the sign of z (used to prove derivatives away from the kinks)
     explicit_kinked: Optional[Callable] = None
     domain: Optional[str] = None          # "positive" (log), "invertible" (inv, det)
+    positive: bool = False                # its values are > 0 (exp, σ, softmax): a fact
+    #                                       the SymPy pass may use ((a ⊘ p) ⊙ p = a)
     # ---- documentation (docs/rules.md is generated from these)
     applies: str = ""          # where the rule applies, in a sentence
     example: tuple = ()        # (expression, wrt): a derivative that shows the rule

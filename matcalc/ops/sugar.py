@@ -11,7 +11,8 @@ from ..errors import ShapeError
 from .linalg import DIAG, DIAGONAL
 from .registry import REGISTRY
 
-ALIASES = {"trace": "tr", "norm": "norm2", "σ": "sigmoid", "∑": "sum"}
+ALIASES = {"trace": "tr", "norm": "norm2", "matrix_power": "matpow", "σ": "sigmoid",
+           "∑": "sum"}
 
 
 def _dot(x, y):

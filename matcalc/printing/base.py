@@ -88,3 +88,10 @@ class OutputBudget:
         limits.check(self.used, "max_output_chars", "the printed size of the result "
                      "(characters)")
         return text
+
+
+def power_base(e: E.Expr) -> E.Expr:
+    """The base of a power to print: a scalar expanded is written as the scalar,
+    ``2^x`` rather than ``(2𝟏)^x`` (the exponent gives the shape)."""
+    b = e.base
+    return b.arg if type(b) is E.Expand and b.arg.rank == 0 and e.exp.rank else b

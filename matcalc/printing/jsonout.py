@@ -30,8 +30,16 @@ def _forms(e: E.Expr, names=None) -> dict:
     return {"text": to_text(e), "unicode": to_unicode(e, names), "latex": to_latex(e)}
 
 
+def _structures(d) -> dict:
+    """The declared structures (sym, spd, prob) of the variables of f and of wrt."""
+    return {v.name: v.structure for v in E.variables(d.f) + [d.wrt]
+            if v.structure is not None}
+
+
 def derivative_dict(d, layout: str = "numerator") -> dict:
-    """The schema of docs/cli.md, as a dict of JSON-compatible values."""
+    """The schema of docs/cli.md, as a dict of JSON-compatible values. ``structure``
+    is there when a variable has a declared structure, ``symmetric_gradient`` when
+    ``wrt`` is symmetric (keys are only ever added)."""
     shown = d.display(layout)
     steps = []
     budget = OutputBudget()
@@ -50,7 +58,7 @@ def derivative_dict(d, layout: str = "numerator") -> dict:
         })
         budget.add("".join(steps[-1]["expression"].values()) +
                    "".join(steps[-1]["derivative"].values()))
-    return {
+    out = {
         "schema": SCHEMA_VERSION,
         "input": _forms(d.f),
         "shapes": {v.name: _dims(v.shape) for v in E.variables(d.f)},
@@ -68,3 +76,9 @@ def derivative_dict(d, layout: str = "numerator") -> dict:
         "nonsmooth": kinks(d.f),
         "steps": steps,
     }
+    structures = _structures(d)
+    if structures:
+        out["structure"] = structures
+    if d.symmetric_gradient is not None:
+        out["symmetric_gradient"] = d.symmetric_gradient
+    return out

@@ -13,7 +13,7 @@ from fractions import Fraction
 
 from ..calculus.result import Kind
 from ..core import expr as E
-from .base import PREC_ADD, PREC_ATOM, PREC_MUL, PREC_NEG, PREC_POSTFIX, Printer
+from .base import PREC_ADD, PREC_ATOM, PREC_MUL, PREC_NEG, PREC_POSTFIX, Printer, power_base
 from .report import kinks
 
 GREEK = {
@@ -224,7 +224,7 @@ class LatexPrinter(Printer):
                 exp = f"-{-ev.numerator}/{ev.denominator}"
         else:
             exp = self.print(e.exp)[0]
-        return self._sup(e.base, exp), PREC_POSTFIX
+        return self._sup(power_base(e), exp), PREC_POSTFIX
 
     def _print_MatMul(self, e):
         if len(e.args) == 1:
@@ -254,7 +254,10 @@ class LatexPrinter(Printer):
         if form.style == "wrap":
             return form.text.format(self.print(e.args[0])[0]), PREC_ATOM
         if form.style == "postfix":
-            return self._sup(e.args[0], form.text), PREC_POSTFIX
+            # {1}, {2}...: the further arguments, in the superscript (A^{3})
+            text = form.text.format(*[self.print(a)[0] for a in e.args]) \
+                if "{1}" in form.text else form.text
+            return self._sup(e.args[0], text), PREC_POSTFIX
         if form.style == "prefix":
             return form.text + " " + self.parenthesize(e.args[0], PREC_POSTFIX), PREC_POSTFIX
         name = form.text if form.text.startswith("\\") else f"\\operatorname{{{form.text}}}"

@@ -21,6 +21,8 @@ def layout_note(d, layout: str = "numerator") -> str:
     fs, vs = d.f_shape, d.wrt.shape
     if not vs:
         return f"same shape as {f}"
+    if not fs and len(vs) == 2 and d.symmetric_gradient is not None:
+        return f"same shape as {v}, symmetric like {v}"
     if not fs and len(vs) == 2:
         return f"same shape as {v} (entry i,j is ∂{f}/∂{v}ᵢⱼ)"
     if not fs:
@@ -73,6 +75,39 @@ def kronecker_text(d, ascii: bool = False) -> Optional[str]:
     return f"{head} = {body}{note}"
 
 
+_CONVENTIONS = {
+    "sym": "sym, the gradient on symmetric matrices, sym(G) = (G + Gᵀ)/2 (G: the "
+           "gradient as if {v} were unconstrained); entry i,j is the derivative along "
+           "(Eᵢⱼ + Eⱼᵢ)/2",
+    "cookbook": "cookbook, the Matrix Cookbook's G + Gᵀ - G ⊙ I (G: the gradient as if "
+                "{v} were unconstrained); entry i,j is the derivative when {v}ᵢⱼ and {v}ⱼᵢ "
+                "move together",
+}
+
+
+def convention_note(d) -> Optional[str]:
+    """Which gradient by a symmetric variable is printed (None by any other)."""
+    if d.symmetric_gradient is None:
+        return None
+    v = d.wrt.name
+    note = _CONVENTIONS[d.symmetric_gradient].format(v=v)
+    if d.order == 2:
+        note += " (the Hessian differentiates that gradient, in the same convention)"
+    return note
+
+
+def structure_note(d) -> Optional[str]:
+    """The declared structures the result used (None if no variable has one)."""
+    seen = [v for v in E.variables(d.f) + [d.wrt] if v.structure is not None]
+    parts = []
+    for v in dict.fromkeys(seen):
+        if v.structure == S.PROB:
+            parts.append(f"{v.name} a probability vector (its entries sum to 1)")
+        else:
+            parts.append(f"{v.name} {S.STRUCTURE_NAMES[v.structure]} ({v.name}ᵀ = {v.name})")
+    return "; ".join(parts) or None
+
+
 def kinks(f: E.Expr) -> list[str]:
     """The names of the non-smooth functions in ``f``, sorted."""
     return sorted({n.op.name for n in E.postorder(f) if type(n) is E.Call and not n.op.smooth})
@@ -108,6 +143,12 @@ def report(d, layout: str = "numerator", ascii: bool = False) -> str:
     lines = [f"{head} = {body}"]
     shape = S.shape_str(d.display_shape(layout))
     lines.append(f"  shape: {shape}  ({layout_note(d, layout)})")
+    declared = structure_note(d)
+    if declared:
+        lines.append(f"  declared: {declared}")
+    convention = convention_note(d)
+    if convention:
+        lines.append(f"  convention: {convention}")
     if d.kind is Kind.DIFFERENTIAL:
         kron = kronecker_text(d, ascii)
         if kron:

@@ -7,7 +7,7 @@ from fractions import Fraction
 
 from ..core import expr as E
 from .base import (PREC_ADD, PREC_ATOM, PREC_MUL, PREC_NEG, PREC_POSTFIX, PREC_POW,
-                   Printer)
+                   Printer, power_base)
 
 
 def _fraction_text(v: Fraction) -> tuple[str, int]:
@@ -69,6 +69,8 @@ class AsciiPrinter(Printer):
                     PREC_ADD)
         dims = ", ".join(str(d) for d in e.shape)
         c = E.const_value(e)
+        if c in (0, 1) and len(e.shape) == 2 and e.shape[0] == 1:  # a row: ones(n)'
+            return f"{'ones' if c == 1 else 'zeros'}({e.shape[1]})'", PREC_POSTFIX
         if c == 1:
             return f"ones({dims})", PREC_ATOM
         if c == 0:
@@ -141,6 +143,10 @@ class AsciiPrinter(Printer):
 
     def _print_mul_parts(self, c: Fraction, factors: list, full: bool) -> tuple[str, int]:
         num, den = [], []
+        if full or any(self.is_full(f) for f in factors):
+            # a scalar expanded beside a factor that carries the shape prints as the
+            # scalar's own factors, divisors last: x / norm2(x), not norm2(x)^-1 * x
+            factors = [g for f in factors for g in self._scalar_factors(f)]
         for f in factors:
             if type(f) is E.Pow:
                 ev = E.const_value(f.exp)
@@ -161,8 +167,12 @@ class AsciiPrinter(Printer):
                 den.insert(0, E.num(c.denominator))
             else:
                 parts.append(self._wrap(_fraction_text(c), PREC_MUL))
+        scalars_only = True  # so far: then c * A @ B needs no brackets ((cA)B = c(AB))
         for i, f in enumerate(num):
-            parts.append(self._operand(f, full, PREC_MUL, strict=bool(parts)))
+            strict = bool(parts) and not (scalars_only and type(f) is E.MatMul)
+            parts.append(self._operand(f, full, PREC_MUL, strict=strict))
+            scalars_only = scalars_only and (f.rank == 0 or type(f) is E.Expand
+                                             and f.arg.rank == 0)
         text = self.mul_sym.join(parts)
         prec = PREC_MUL
         if len(parts) == 1 and not den:
@@ -177,6 +187,13 @@ class AsciiPrinter(Printer):
             return self._negate(text, prec)
         return text, prec
 
+    def _scalar_factors(self, f: E.Expr) -> list:
+        """An expanded product of scalars as its factors (scalars), else ``[f]``."""
+        if type(f) is E.Expand and f.arg.rank == 0 and type(f.arg) in (E.Mul, E.Pow) \
+                and E.const_value(f) is None:
+            return list(f.arg.args) if type(f.arg) is E.Mul else [f.arg]
+        return [f]
+
     def _operand_prec(self, e, full) -> int:
         """Precedence of an operand as printed by ``_operand`` (parenthesized: an atom)."""
         p = self._operand_pair(e, full)[1]
@@ -189,7 +206,7 @@ class AsciiPrinter(Printer):
         return f"-({text})", PREC_NEG
 
     def _print_Pow(self, e):
-        base = self.parenthesize(e.base, PREC_POW, strict=True)
+        base = self.parenthesize(power_base(e), PREC_POW, strict=True)
         ev = E.const_value(e.exp)
         if ev is not None:
             exp = self._wrap(_fraction_text(ev), PREC_POW if ev >= 0 else PREC_NEG)
@@ -356,13 +373,15 @@ class UnicodePrinter(AsciiPrinter):
     def _tight(text: str) -> bool:
         """Juxtapose ``xᵀAx`` when every factor is one letter (with super-scripts) or
         a bracketed group."""
-        core = text.rstrip("ᵀ⁻¹")
+        core = text.rstrip("ᵀ⁻¹²³⁴⁵⁶⁷⁸⁹⁰")
         return len(core) == 1 or (text.startswith("(") and text.endswith(("ᵀ", ")", "¹")))
 
     def _print_Transpose(self, e):
         a = e.arg
         if type(a) is E.Call and a.op.unicode_transposed is not None:
             return self._form(a.op.unicode_transposed, a)
+        if type(a) is E.Call and _has_exponent(a.op.unicode):
+            return self.paren(self.print(a)[0]) + "ᵀ", PREC_POSTFIX  # (A³)ᵀ, not A³ᵀ
         return self.parenthesize(a, PREC_POSTFIX) + "ᵀ", PREC_POSTFIX
 
     def _print_Call(self, e):
@@ -374,10 +393,28 @@ class UnicodePrinter(AsciiPrinter):
             return f"{form.text}({self._args(e)})", PREC_ATOM
         if form.style == "wrap":
             return form.text.format(self.print(e.args[0])[0]), PREC_ATOM
+        if _has_exponent(form):
+            # a power: the base bracketed if it has a superscript already ((A⁻¹)³),
+            # the further arguments {1}, {2}... written as superscripts
+            base = self.parenthesize(e.args[0], PREC_POSTFIX, strict=True)
+            sups = [""] + [self._superscript(a) for a in e.args[1:]]
+            return base + form.text.format(*sups), PREC_POSTFIX
         arg = self.parenthesize(e.args[0], PREC_POSTFIX)
         if form.style == "postfix":
             return arg + form.text, PREC_POSTFIX
         return form.text + arg, PREC_POSTFIX
+
+    def _superscript(self, e: E.Expr) -> str:
+        """``e`` as a superscript: a number in superscript digits, else ^(e)."""
+        text = self.print(e)[0]
+        if text and all(ch in "0123456789-" for ch in text):
+            return text.translate(_SUP)
+        return "^" + self.paren(text)
+
+
+def _has_exponent(form) -> bool:
+    """A postfix notation that writes further arguments as an exponent (A³: ``{1}``)."""
+    return form.style == "postfix" and "{1}" in form.text
 
 
 def to_text(e: E.Expr, names=None) -> str:
