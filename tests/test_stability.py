@@ -206,14 +206,15 @@ ROWS = [
         lambda v: mpmath.exp(v["a"]) / mpmath.exp(v["b"])),
     Row("norm2, x ~ 1e200", "norm2(x)", "x", {"x": vec(1e200, -2e200, 3)}, _norm2,
         dref=lambda v: [t / _norm2(v) for t in v["x"]]),
-    # tanh needs nothing at ±1000 (its derivative there is ~0). Between, 1 - tanh(x)²
-    # loses relative accuracy for 12 < |x| < 350 (tanh'(40) = 7e-35 comes out 0, an
-    # absolute error below 1e-16): that is TANH's derivative formula, not its numerics.
+    # 1 - tanh(x)² would lose all relative accuracy for 12 < |x| < 350 (tanh'(40) =
+    # 7e-35 would come out 0): it is evaluated as 4 σ(2x) σ(-2x)
     Row("tanh, x = +-1000", "tanh(x)", "x", {"x": vec(-1000, 0.5, 1000)},
+        lambda v: [mpmath.tanh(t) for t in v["x"]]),
+    Row("tanh, x = 20, -40, 300", "tanh(x)", "x", {"x": vec(20, -40, 300)},
         lambda v: [mpmath.tanh(t) for t in v["x"]]),
 ]
 
-# The same functions spelled stably, as the rewrite pass (matcalc.calculus.stable)
+# The same functions spelled stably, as the rewrite pass (matcalc.calculus.recognize)
 # writes them: these rows check the ops those spellings use (softplus, its derivative
 # σ, logsumexp, its derivative softmax) at the same extreme inputs.
 STABLE_SPELLINGS = [

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 from ..core import expr as E
-from ..ops import EXP, LOG, LOGSUMEXP, SIGMOID, SOFTMAX, SOFTPLUS, SUM
+from ..ops import EXP, LOG, LOGSUMEXP, SIGMOID, SOFTMAX, SOFTPLUS, SUM, TANH
 
 Rule = Callable[[E.Expr], Optional[E.Expr]]
 
@@ -177,6 +177,17 @@ def one_minus_sigmoid(e):
     return None
 
 
+def one_minus_tanh_squared(e):
+    """``1 − tanh(u)² = 4 σ(2u) σ(−2u)`` (evaluated so: at u = 20, ``1 − tanh²`` is 0
+    in float64, the true value 1.7e-17)"""
+    t = _one_minus(e)
+    if t is not None and type(t) is E.Pow and E.const_value(t.exp) == 2 \
+            and _is(t.base, TANH):
+        u2 = E.scale(2, t.base.args[0])
+        return E.scale(4, E.mul(E.call(SIGMOID, u2), E.call(SIGMOID, E.neg(u2))))
+    return None
+
+
 # Recognised before differentiating and when simplifying a result.
 RECOGNIZE: tuple[Rewrite, ...] = tuple(
     Rewrite(f.__name__, f.__doc__, f) for f in (
@@ -184,8 +195,8 @@ RECOGNIZE: tuple[Rewrite, ...] = tuple(
         reciprocal_one_plus_exp, exp_times_sigmoid, softmax))
 
 # Used for evaluation and code only: same value, computed without cancellation.
-STABLE: tuple[Rewrite, ...] = RECOGNIZE + (
-    Rewrite("one_minus_sigmoid", one_minus_sigmoid.__doc__, one_minus_sigmoid),)
+STABLE: tuple[Rewrite, ...] = RECOGNIZE + tuple(
+    Rewrite(f.__name__, f.__doc__, f) for f in (one_minus_sigmoid, one_minus_tanh_squared))
 
 _LIMIT = 8  # rewrites of one node before giving up (each one is a different identity)
 
