@@ -97,6 +97,7 @@ TEXTBOOK = [
     ('sum of logs Hessian', 'sum(log(x))', 'x', None, 2, '-diag(1/x^2)'),
     ('entropy', '-sum(p*log(p))', 'p', None, 1, '-log(p) - 1'),
     ('KL divergence by q', 'sum(p*log(p/q))', 'q', None, 1, '-p/q'),
+    ('softmax is shift-invariant: cross-entropy by a common shift', "-y'@log(softmax(z + c))", 'c', None, 1, '0'),
     ('log-partition of a linear model by w', 'logsumexp(X@w)', 'w', None, 1, "X'@softmax(X@w)"),
 ]
 

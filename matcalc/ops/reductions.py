@@ -55,6 +55,8 @@ def _sum_simplify(x):
         return x
     if type(x) is E.Var and x.structure == S.PROB:
         return E.ONE  # a declared probability vector: its entries sum to 1
+    if type(x) is E.Call and x.op is SOFTMAX:
+        return E.ONE  # so are softmax's
     if type(x) is E.Expand and x.arg.rank == 0:
         return E.mul(x.arg, numel(x.shape))
     st = scalar_times(x)
