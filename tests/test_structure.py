@@ -4,6 +4,7 @@ symmetric matrix, checked against finite differences that follow them."""
 import dataclasses
 import json
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -394,3 +395,24 @@ def test_derivative_by_a_probability_vector_is_refused(capsys):
     assert status == 2 and out == ""
     assert err.startswith("matcalc: diff error: y is declared a probability vector")
     assert "--shape y=n" in err
+
+
+@pytest.mark.parametrize("text, shapes, values, message", [
+    ("x'@S@x", {"S": "n,n,sym"}, {"x": [1.0, 2.0], "S": [[1.0, 2.0], [0.0, 1.0]]},
+     "S is declared sym but its value is not symmetric"),
+    ("logdet(S)", {"S": "n,n,spd"}, {"S": [[2.0, 1.0], [0.0, 2.0]]},
+     "S is declared spd but its value is not symmetric"),
+    ("y'@z", {"y": "n,prob"}, {"y": [0.5, 0.6], "z": [1.0, 2.0]},
+     "y is declared prob but its value is not a probability vector"),
+    ("y'@z", {"y": "n,prob"}, {"y": [1.5, -0.5], "z": [1.0, 2.0]},
+     "not a probability vector"),
+])
+def test_values_must_have_the_declared_structure(text, shapes, values, message):
+    """The derivative relies on the declaration (Sᵀ = S used, sum(y) = 1 folded): a
+    value without that structure is refused, not silently given a wrong answer."""
+    from matcalc.errors import EvalError
+    with pytest.raises(EvalError, match=re.escape(message)):
+        matcalc.evaluate(text, values, shapes)
+    wrt = next(iter(v for v in values if not shapes.get(v, "").endswith("prob")))
+    with pytest.raises(EvalError, match=re.escape(message)):
+        matcalc.diff(text, wrt, shapes).evaluate(values)
