@@ -121,7 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-simplify", action="store_true",
                    help="print the derivative as the chain rule builds it, not simplified")
     p.add_argument("--sympy-simplify", action="store_true",
-                   help="also simplify scalar derivatives with SymPy (docs/simplify.md)")
+                   help="also simplify with SymPy: a scalar result as a whole, the "
+                        "element-wise parts of any result as scalars (docs/simplify.md)")
     p.add_argument("--symmetric-gradient", choices=("sym", "cookbook"), default="sym",
                    help="by a variable declared sym or spd: sym (the gradient on symmetric "
                         "matrices, (G + G')/2, the default) or cookbook (the Matrix "

@@ -37,14 +37,14 @@ class Limits:
     max_exact_bits: int = 4096            # bits of an exactly folded constant
     max_depth: int = 12_000               # nesting of an expression
     max_dims: int = 10_000                # distinct symbolic dimensions in one expression
-    max_power_factors: int = 1024         # factors a matrix power (matlab A^k) expands to
+    max_power_factors: int = 1024         # exponent k of a matrix power (k terms in its derivative)
     max_elements: int = 10_000_000        # entries of one array (evaluate, Kronecker, Hessian)
     max_output_chars: int = 10_000_000    # characters one printed result may have
     max_npz_bytes: int = 100_000_000      # uncompressed bytes read from a .npz file
     max_verify_dim: int = 6               # largest size --verify gives a dimension
     max_verify_sizes: int = 4             # number of sizes --verify tries
     verify_seconds: float = 0.9           # SymPy proof, per instantiation of the dimensions
-    sympy_simplify_seconds: float = 2.0   # SymPy simplification of one derivative
+    sympy_simplify_seconds: float = 2.0   # the SymPy pass on one derivative, all its parts
 
 
 _DEFAULT = Limits()

@@ -64,11 +64,11 @@ class _State:
         # name -> shape, and name -> structure (sym, spd, prob) for the structured ones
         self.shapes = {name: shape for name, (shape, _) in declared.items()}
         self.structures = {name: st for name, (_, st) in declared.items() if st is not None}
-        shapes = self.shapes
         self.dialect = dialect
         self.unifier = S.Unifier()
         self.vars: dict[str, E.Expr] = {}
-        self.declared_dims = {d for shp in shapes.values() for d in shp if isinstance(d, str)}
+        self.declared_dims = {d for shp in self.shapes.values() for d in shp
+                              if isinstance(d, str)}
 
 
 def _lark_transformer():

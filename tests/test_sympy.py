@@ -146,3 +146,16 @@ def test_sympy_pass_makes_a_scalar_smaller():
 def test_sympy_pass_leaves_matrices_alone():
     e = M.parse("x'@A@x", SHAPES)
     assert sympy_simplify(e) is e
+
+
+def test_sympy_pass_has_one_budget_for_all_its_parts():
+    """limits.sympy_simplify_seconds bounds the whole pass: past it the rule-based
+    result is returned as it is (never a half-checked candidate)."""
+    from matcalc import limits
+    text = "sum(tanh(W2@tanh(W1@x + b1) + b2))"
+    rule = M.diff(text, "W1")
+    with limits.override(sympy_simplify_seconds=1e-9):
+        assert M.diff(text, "W1", simplify="sympy").expr is rule.expr
+    # an element-wise part of a vector result goes through SymPy as a scalar
+    d = M.diff("(x/exp(x) + a)*exp(x)", "x", simplify="sympy")
+    assert str(d) == "diag(1 + a exp(x))"

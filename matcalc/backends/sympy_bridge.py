@@ -525,13 +525,19 @@ def sympy_simplify_entrywise(root: E.Expr) -> E.Expr:
 
 def simplify_derivative(d):
     """The SymPy pass on a Derivative: a scalar result as a whole, then every
-    element-wise part of any result as scalars; returns a Derivative."""
+    element-wise part of any result as scalars; returns a Derivative. The whole pass
+    has one budget (limits.sympy_simplify_seconds); past it, ``d`` is returned as it
+    is."""
+    import sympy  # noqa: F401 - imported here, not under the deadline
     from ..calculus.result import Kind
     if d.kind in (Kind.ZERO, Kind.DIFFERENTIAL):
         return d
-    new = sympy_simplify(d.expr) if d.expr.rank == 0 else d.expr
-    new = sympy_simplify_entrywise(new)
-    if new is d.expr:
+
+    def both():
+        e = sympy_simplify(d.expr) if d.expr.rank == 0 else d.expr
+        return sympy_simplify_entrywise(e)
+    new = limits.run_with_deadline(both, limits.current().sympy_simplify_seconds)
+    if new is None or new is d.expr:
         return d
     return dataclasses.replace(d, expr=new)
 

@@ -16,26 +16,18 @@ result came out larger (``tree_size``).
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass
 from fractions import Fraction
-from typing import Callable, Optional
+from typing import Optional
 
 from ..core import expr as E
 from ..core import shapes as S
 from ..ops import DIAG, MATPOW, MAX, MEAN, RELU, SIGMOID, STEP, SUM
-from .recognize import RECOGNIZE
+from .recognize import RECOGNIZE, Rewrite as Rule  # one record: name, identity, apply
 
 MAX_REWRITES = 16   # rule applications at one node
 MAX_NESTED = 24     # rule results simplified inside rule results
 MAX_TERMS = 64      # monomials an element-wise expansion may produce
 MAX_VISIT = 256     # nodes an element-wise expansion may look at
-
-
-@dataclass(frozen=True)
-class Rule:
-    name: str
-    identity: str
-    apply: Callable[[E.Expr], Optional[E.Expr]]
 
 
 _SIZES: "weakref.WeakKeyDictionary[E.Expr, int]" = weakref.WeakKeyDictionary()
@@ -472,11 +464,7 @@ def repeated_factors(e):
     return E.matmul(*out) if len(out) < len(args) else None
 
 
-def _recognized(rw) -> Rule:
-    return Rule(rw.name, rw.identity, rw.apply)
-
-
-RULES: tuple[Rule, ...] = tuple(_recognized(rw) for rw in RECOGNIZE) + tuple(
+RULES: tuple[Rule, ...] = RECOGNIZE + tuple(
     Rule(f.__name__, f.__doc__, f) for f in (
         relu_times_step, repeated_factors, diag_of_constant, merge_diag, reduce_sum, expand_collect, common_factor,
         factor_left, factor_right, common_constant, negate_difference, plain_first,

@@ -51,13 +51,13 @@ def _is_tangent(f) -> bool:
 
 
 def _merged(chain):
-    """Adjacent powers of one matrix merged (A A² -> A³, A A⁻¹ -> I), but for two
-    plain inverses (X⁻¹X⁻¹: d tr(X⁻¹) keeps its gradient -X⁻ᵀX⁻ᵀ); None: none to merge."""
+    """Adjacent powers of one matrix merged (A A² -> A³, A A⁻¹ -> I); None: none to
+    merge."""
     out = [chain[0]]
     for f in chain[1:]:
         ra, ja = _root(out[-1])
         rb, jb = _root(f)
-        if ra is rb and not ja == jb == -1 and _known_square(ra) and not _is_tangent(f):
+        if ra is rb and _known_square(ra) and not _is_tangent(f):
             out[-1] = power_of(ra, ja + jb)
         else:
             out.append(f)

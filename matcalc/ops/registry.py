@@ -29,7 +29,8 @@ class Form:
     - ``"call"``: ``text(a, b)`` (``text`` is the function's name there);
     - ``"wrap"``: ``text`` with ``{0}`` replaced by the argument (``|{0}|``, ``[{0} > 0]``);
     - ``"postfix"``: the argument, bracketed if it does not bind tightly, then ``text``
-      (``X⁻¹``); in LaTeX ``text`` is a superscript (``X^{-1}``);
+      (``X⁻¹``); in LaTeX ``text`` is a superscript (``X^{-1}``); ``{1}``, ``{2}``...
+      in ``text`` stand for the further arguments, written as an exponent (``A³``);
     - ``"prefix"``: ``text`` then the argument, bracketed likewise (``√x``).
     """
     text: str
