@@ -20,6 +20,7 @@ from . import limits
 from .core import shapes as S
 from .errors import LimitError, MatcalcError, ParseError, ShapeError, UsageError, quote
 from . import ops
+from . import numpy_names as NP
 
 DIALECTS = ("default", "matlab")
 
@@ -30,7 +31,8 @@ _TOKEN_NAMES = {
     "DOTSTAR": "'.*'", "DOTSLASH": "'./'", "DOTPOW": "'.^'", "ODOT": "'⊙'", "OSLASH": "'⊘'",
     "CDOT": "'·'", "POW": "'^'", "TICK": "a transpose", "LPAR": "'('", "RPAR": "')'",
     "LSQB": "'['", "RSQB": "']'", "COMMA": "','", "NUMBER": "a number", "NAME": "a name",
-    "$END": "the end of the input",
+    "COLON": "':'", "EQUAL": "'='", "DOT": "'.'", "NONE": "None", "TRUE": "True",
+    "FALSE": "False", "$END": "the end of the input",
 }
 
 
@@ -50,6 +52,85 @@ class _Name:
 
     def __init__(self, token):
         self.token = token
+
+
+class _Partial:
+    """A value the grammar builds that is not an expression: valid only where the
+    parser looks for it (a tuple as a shape, ``np.linalg`` before a name, the pair of
+    ``slogdet`` before ``[1]``); anywhere else, ``error()``."""
+    __slots__ = ("token",)
+
+    def error(self) -> ParseError:
+        raise NotImplementedError
+
+
+class _Tuple(_Partial):
+    """``(m, n)``: NumPy's shape argument, ``np.ones((m, n))``."""
+    __slots__ = ("items",)
+
+    def __init__(self, items, token):
+        self.items, self.token = items, token
+
+    def error(self):
+        return ParseError("a tuple ( , ) is only allowed as a shape, as in np.ones((m, n))",
+                          _pos(self.token))
+
+
+class _Module(_Partial):
+    """``np``, ``numpy``, ``np.linalg``: the start of a NumPy dotted name."""
+    __slots__ = ("key", "spelled")
+
+    def __init__(self, key, spelled, token):
+        self.key, self.spelled, self.token = key, spelled, token
+
+    def error(self):
+        return ParseError(f"{self.spelled} is a module, not a value: call one of its "
+                          f"functions, {self.spelled}.name(...)", _pos(self.token))
+
+
+class _Pair(_Partial):
+    """``np.linalg.slogdet(X)``: (sign, log |det X|); only ``[1]`` is taken."""
+    __slots__ = ("value", "spelled")
+
+    def __init__(self, value, spelled, token):
+        self.value, self.spelled, self.token = value, spelled, token
+
+    def error(self):
+        return ParseError(f"{self.spelled}(...) is a pair (sign, log |det|): take its [1], "
+                          f"log |det| (matcalc's logdet)", _pos(self.token))
+
+
+class _Kwarg:
+    """``axis=0``, ``keepdims=True`` in a call, its value checked."""
+    __slots__ = ("name", "token", "value", "value_token")
+
+    def __init__(self, name, token, value, value_token):
+        self.name, self.token, self.value, self.value_token = name, token, value, value_token
+
+
+class _Bound:
+    """A subscript's index or slice bound: an int (possibly negative) or a name."""
+    __slots__ = ("value", "token")
+
+    def __init__(self, value, token):
+        self.value, self.token = value, token
+
+
+class _Item:
+    """One subscript item as ``E.subscript`` takes it: an int, a slice, or None."""
+    __slots__ = ("value", "token")
+
+    def __init__(self, value, token):
+        self.value, self.token = value, token
+
+
+_KEYWORDS = ("axis", "keepdims")
+# Python's constants: valid as keyword values (axis=None, keepdims=True) and as a new
+# axis in a subscript (x[:, None]); the lexer reads them as names elsewhere.
+_CONSTANT_NAMES = ("None", "True", "False")
+# The functions that take axis= and keepdims=
+_AXIS_OPS = {op.name: op for op in (ops.SUM, ops.MEAN, ops.MAX, ops.MIN, ops.SOFTMAX,
+                                    ops.LOGSUMEXP, ops.NORM2, ops.NORM1)}
 
 
 def _pos(tok) -> tuple[int, int] | None:
@@ -159,18 +240,47 @@ def _lark_transformer():
         def transpose(self, c):
             return at(c[1], E.transpose, expr(c[0]))
 
-        def index(self, c):
-            x, lsq, n, _ = c
+        def subscript(self, c):
+            x, lsq, items, _ = c
+            if isinstance(x, _Pair):
+                return _slogdet_item(x, items)
             x = expr(x)
-            i = _integer(n)
-            if x.rank != 1:
-                raise ShapeError(f"only a vector can be indexed, not a "
-                                 f"{S.describe(S.resolved(x.shape))}", _pos(lsq))
-            length = S.resolve(x.shape[0])
-            if isinstance(length, int) and not i < length:
-                raise ShapeError(f"index {i} is out of range for a vector of length {length}",
-                                 _pos(n))
-            return at(lsq, E.entry, x, i)
+            if len(items) == 1 and type(items[0].value) is int and items[0].value >= 0 \
+                    and x.rank == 1:
+                # x[i] of a vector: its entry
+                i = items[0].value
+                length = S.resolve(x.shape[0])
+                if isinstance(length, int) and not i < length:
+                    raise ShapeError(f"index {i} is out of range for a vector of length "
+                                     f"{length}", _pos(items[0].token))
+                return at(lsq, E.entry, x, i)
+            return at(lsq, _subscript, x, [it.value for it in items])
+
+        def subscripts(self, c):
+            return [x for x in c if not _is_token(x, "COMMA")]
+
+        def subitem(self, c):
+            return _subitem(c)
+
+        def bound(self, c):
+            if len(c) == 2:  # - NUMBER
+                return _Bound(-_integer(c[1]), c[0])
+            tok = c[0]
+            return _Bound(str(tok) if tok.type == "NAME" else _integer(tok), tok)
+
+        def attribute(self, c):
+            target, _, name_tok = c
+            return at(name_tok, _attribute, target, name_tok)
+
+        def method0(self, c):
+            return self.method([c[0], c[1], c[2], c[3], [], c[4]])
+
+        def method(self, c):
+            target, _, name_tok, _, args, _ = c
+            return at(name_tok, _method, target, name_tok, args)
+
+        def tuple(self, c):
+            return _Tuple([x for x in c[1:-1] if not _is_token(x, "COMMA")], c[0])
 
         def veclit(self, c):
             return at(c[0], E.veclit, [expr(x) for x in c[1]])
@@ -180,7 +290,34 @@ def _lark_transformer():
 
         def call(self, c):
             name_tok, lpar, args, _ = c
-            return at(name_tok, _call, name_tok, args)
+            if not args or not isinstance(args[-1], _Kwarg):  # no keyword argument
+                return at(name_tok, _call, name_tok, args)
+            return at(name_tok, _call, name_tok,
+                      [a for a in args if not isinstance(a, _Kwarg)],
+                      [a for a in args if isinstance(a, _Kwarg)])
+
+        def callargs(self, c):
+            out, seen = [], set()
+            for i, x in enumerate(c):
+                if _is_token(x, "COMMA"):
+                    continue
+                if isinstance(x, _Kwarg):
+                    if x.name in seen:
+                        raise ParseError(f"keyword argument {x.name} repeated",
+                                         _pos(x.token))
+                    seen.add(x.name)
+                elif seen:
+                    where = x.token if isinstance(x, _Name) else c[i - 1]
+                    raise ParseError("a positional argument cannot follow a keyword "
+                                     "argument", _pos(where))
+                out.append(x)
+            return out
+
+        def kwarg(self, c):
+            return _kwarg(c[0], c[2])
+
+        def kwvalue(self, c):
+            return c
 
     return T()
 
@@ -280,11 +417,26 @@ def _dim_arg(x) -> S.Dim:
                      "whole number")
 
 
-def _call(name_tok, args):
+def _call(name_tok, args, kwargs=()):
+    """``name(args, kwargs)`` in matcalc's own spelling."""
     s = _STATE.get()
     name = str(name_tok)
     name = ops.ALIASES.get(name, name)
+    axis_op = _AXIS_OPS.get(name)
+    if axis_op is not None and (kwargs or axis_op in (ops.MAX, ops.MIN) and len(args) == 1):
+        # sum(X, axis=0), mean(X, keepdims=True); max(X) and min(X) of one argument
+        if len(args) == 2 and axis_op in (ops.MAX, ops.MIN):
+            raise ParseError(f"{name}(a, b) is element-wise and takes no keyword argument "
+                             f"(the {'largest' if axis_op is ops.MAX else 'smallest'} "
+                             f"entries along an axis: {name}(X, axis=0))",
+                             _pos(kwargs[0].token))
+        return _reduction(axis_op, name_tok, args, kwargs, str(name_tok), np_axis=False)
+    if kwargs and (name in ops.CONSTANTS or name in ops.FILLED or name in ops.SUGAR
+                   or name in ops.spelled_ops()):
+        raise _no_keyword(str(name_tok), kwargs[0])
     if name in ops.CONSTANTS:
+        if len(args) == 1 and isinstance(args[0], _Tuple):  # ones((m, n)), as NumPy
+            args = args[0].items
         lo, hi, build = ops.CONSTANTS[name]
         if not lo <= len(args) <= hi:
             raise ParseError(f"{name}() takes {lo}{'' if lo == hi else ' or ' + str(hi)} "
@@ -306,6 +458,260 @@ def _call(name_tok, args):
     return E.call(op, *exprs)
 
 
+def _no_keyword(shown: str, k: _Kwarg) -> ParseError:
+    return ParseError(f"{shown}() takes no keyword argument {k.name}", _pos(k.token))
+
+
+def _reduce_call(name, x, axis, keepdims):
+    reduce_call = getattr(ops, "reduce_call", None)
+    if reduce_call is None:
+        raise ParseError(f"{name}() along an axis is not supported by this version")
+    return reduce_call(name, x, axis, keepdims)
+
+
+def _reduction(op, tok, args, kwargs, shown, np_axis, method=False):
+    """``op(x, axis=..., keepdims=...)``: one of the functions of ``_AXIS_OPS``; with
+    ``np_axis``, NumPy's second positional argument is the axis (``np.sum(X, 0)``)."""
+    axis, keepdims, where, axis_given = None, False, tok, False
+    if np_axis and len(args) == 2:
+        axis, args, axis_given = _positional_axis(args[1], shown, op), args[:1], True
+    if len(args) != 1:
+        if method:
+            raise ParseError(f"{shown}() takes at most 1 argument (the axis), got "
+                             f"{len(args) - 1 + axis_given}", _pos(tok))
+        raise ParseError(f"{shown}() takes 1 argument{' and an axis' if np_axis else ''}, "
+                         f"got {len(args) + axis_given}", _pos(tok))
+    for k in kwargs:
+        if k.name == "axis":
+            if axis_given:
+                raise ParseError(f"{shown}() got the axis twice", _pos(k.token))
+            axis, where = k.value, k.value_token
+        else:
+            keepdims = k.value
+    x = _resolve_name(args[0])
+    if axis is None and not keepdims and op not in (ops.MAX, ops.MIN):
+        return _with_pos(tok, E.call, op, x)
+    return _with_pos(where, _reduce_call, op.name, x, axis, keepdims)
+
+
+def _positional_axis(arg, shown, op):
+    """NumPy's axis given as the second positional argument: a whole number or None."""
+    if isinstance(arg, _Name) and str(arg.token) == "None":
+        return None
+    v = E.const_value(arg) if isinstance(arg, E.Expr) and arg.rank == 0 else None
+    if v is not None and v.denominator == 1 and abs(v) < 2 ** 62:
+        return int(v)
+    other = {ops.MAX: "maximum", ops.MIN: "minimum"}.get(op)
+    hint = f" (the element-wise {other} of two arrays is np.{other}(a, b))" if other else ""
+    raise ParseError(f"the second argument of {shown}() is the axis: a whole number or "
+                     f"None{hint}")
+
+
+def _kwarg(key, toks) -> _Kwarg:
+    """``axis=0``, ``axis=-1``, ``axis=None``, ``keepdims=True``: checked here."""
+    name = str(key)
+    if name not in _KEYWORDS:
+        raise ParseError(f"unknown keyword argument {quote(name)} (known: "
+                         f"{', '.join(_KEYWORDS)})", _pos(key))
+    first, last = toks[0], toks[-1]
+    text = "".join(str(t) for t in toks)
+    if name == "keepdims":
+        if last.type not in ("TRUE", "FALSE"):
+            raise ParseError(f"keepdims must be True or False, not {quote(text)}", _pos(first))
+        return _Kwarg(name, key, last.type == "TRUE", first)
+    if last.type == "NONE":
+        return _Kwarg(name, key, None, first)
+    if last.type != "NUMBER" or not re.fullmatch(r"[0-9]{1,18}", str(last)):
+        raise ParseError(f"axis must be a whole number (0, 1, -1) or None, not "
+                         f"{quote(text)}", _pos(first))
+    value = int(str(last))
+    return _Kwarg(name, key, -value if len(toks) == 2 else value, first)
+
+
+def _subitem(c) -> _Item:
+    """One item of ``x[...]``: ``i``, ``a:b`` (with an optional step of 1), ``None``,
+    ``np.newaxis``."""
+    first = c[0]
+    if _is_token(first, "NONE"):
+        return _Item(None, first)
+    if _is_token(first, "NAME"):  # np.newaxis
+        mod, attr = str(first), str(c[2])
+        if mod in NP.MODULES and attr == "newaxis" and mod not in _STATE.get().shapes:
+            return _Item(None, first)
+        raise ParseError(f"{mod}.{attr} cannot be an index: an index is a whole number, "
+                         f"a slice a:b, None or np.newaxis", _pos(first))
+    parts: list[list] = [[]]
+    for x in c:
+        if _is_token(x, "COLON"):
+            parts.append([])
+        else:
+            parts[-1].append(x)
+    bounds = [p[0] if p else None for p in parts]
+    if len(bounds) == 1:
+        b = bounds[0]
+        if isinstance(b.value, str):
+            raise ParseError(f"an index must be a whole number, not {quote(b.value)} (a "
+                             f"dimension name may only end a slice, as in :{b.value})",
+                             _pos(b.token))
+        return _Item(b.value, b.token)
+    if len(bounds) == 3 and bounds[2] is not None and bounds[2].value != 1:
+        raise ParseError(f"a slice step other than 1 is not supported "
+                         f"(step {bounds[2].value})", _pos(bounds[2].token))
+    declared = _STATE.get().declared_dims
+    for b in bounds[:2]:
+        if b is not None and isinstance(b.value, str) and b.value not in declared:
+            raise ParseError(f"{b.value} is not a declared dimension: a slice bound is a "
+                             f"whole number or the name of a declared dimension",
+                             _pos(b.token))
+    start, stop = (None if b is None else b.value for b in bounds[:2])
+    return _Item(slice(start, stop), first.token if isinstance(first, _Bound) else first)
+
+
+def _subscript(x, items):
+    subscript = getattr(E, "subscript", None)
+    if subscript is None:
+        raise ParseError("this subscript is not supported by this version (only x[i] of "
+                         "a vector)")
+    return subscript(x, items)
+
+
+def _slogdet_item(pair: _Pair, items) -> E.Expr:
+    """``np.linalg.slogdet(X)[1]`` is logdet(X); ``[0]``, the sign, is refused."""
+    if len(items) == 1 and type(items[0].value) is int:
+        i = items[0].value
+        if i in (1, -1):
+            return pair.value
+        if i in (0, -2):
+            raise ParseError(f"{pair.spelled}(X)[0], the sign of the determinant, is not "
+                             f"supported: only [1], log |det X| (matcalc's "
+                             f"{ops.LOGDET.name}(X))", _pos(items[0].token))
+    raise ParseError(f"{pair.spelled}(X) is a pair (sign, log |det X|): only its [1] is "
+                     f"supported", _pos(items[0].token))
+
+
+def _module_of(target) -> _Module | None:
+    """``np``, ``numpy`` (unless declared a variable) or ``np.linalg``; else None."""
+    if isinstance(target, _Module):
+        return target
+    if isinstance(target, _Name):
+        name = str(target.token)
+        if name in NP.MODULES and name not in _STATE.get().shapes:
+            return _Module(NP.MODULES[name], name, target.token)
+    return None
+
+
+def _numpy_entry(mod: _Module, name_tok) -> tuple[str, str, tuple]:
+    """(key, spelling, table entry) of ``mod.name``, or the error naming the closest."""
+    name = str(name_tok)
+    key, spelled = f"{mod.key}.{name}", f"{mod.spelled}.{name}"
+    entry = NP.FUNCTIONS.get(key)
+    if entry is None:
+        root = mod.spelled.split(".")[0]
+
+        def shown(k):
+            return root + k[len("np"):]
+        close = [shown(k) for k in NP.closest(key, exclude=mod.key)]
+        known = close or sorted(shown(k) for k in NP.FUNCTIONS
+                                if k.rpartition(".")[0] == mod.key)
+        own = name in ops.known_names() or name in ops.ALIASES
+        raise ParseError(f"unknown NumPy name {spelled} "
+                         f"({'closest' if close else 'known'}: {', '.join(known)})"
+                         + (f"; matcalc's own {name}(...) needs no prefix" if own else ""),
+                         _pos(name_tok))
+    return key, spelled, entry
+
+
+def _attribute(target, name_tok):
+    """``np.linalg``; ``X.T`` is a transpose (the lexer reads it so); no other
+    attribute exists."""
+    mod = _module_of(target)
+    name = str(name_tok)
+    if mod is not None:
+        key, spelled, (kind, _) = _numpy_entry(mod, name_tok)
+        if kind == "module":
+            return _Module(key, spelled, name_tok)
+        if kind == "newaxis":
+            raise ParseError(f"{spelled} is only valid in a subscript, as x[:, {spelled}]",
+                             _pos(name_tok))
+        raise ParseError(f"{spelled} is a function: call it as {spelled}(...)",
+                         _pos(name_tok))
+    _resolve_name(target)
+    if "." + name in NP.METHODS:
+        raise ParseError(f".{name} is a method: call it as .{name}()", _pos(name_tok))
+    raise ParseError(f"unknown attribute .{name}: the only attribute is .T (the "
+                     f"transpose); the methods are {_method_list()}", _pos(name_tok))
+
+
+def _method_list() -> str:
+    return ", ".join(m + "()" for m in NP.METHODS)
+
+
+def _method(target, name_tok, args):
+    """``np.sum(X, axis=0)``, ``np.linalg.inv(A)``; ``X.sum(axis=1)``, ``x.dot(y)``."""
+    args, kwargs = ([a for a in args if not isinstance(a, _Kwarg)],
+                    [a for a in args if isinstance(a, _Kwarg)])
+    mod = _module_of(target)
+    if mod is not None:
+        _, spelled, (kind, target_op) = _numpy_entry(mod, name_tok)
+        if kind in ("module", "newaxis"):
+            raise ParseError(f"{spelled} is not a function", _pos(name_tok))
+        return _apply(kind, target_op, name_tok, args, kwargs, spelled)
+    x = _resolve_name(target)
+    name = str(name_tok)
+    entry = NP.METHODS.get("." + name)
+    if entry is None:
+        close = NP.closest("." + name, NP.METHODS)
+        hint = f"; did you mean {', '.join(m + '()' for m in close)}?" if close else ""
+        raise ParseError(f"unknown method .{name}() (known: {_method_list()}){hint}",
+                         _pos(name_tok))
+    kind, target_op = entry
+    return _apply(kind, target_op, name_tok, [x, *args], kwargs, "." + name, method=True)
+
+
+def _apply(kind, op, tok, args, kwargs, shown, method=False):
+    """A NumPy function or method of the table (numpy_names.py), by its kind."""
+    if kind == "np_norm" and len(args) > 1:
+        raise ParseError(f"{shown}(x, ord): ord is not supported; the norm is the 2-norm "
+                         f"(Frobenius for a matrix): write {shown}(x), or "
+                         f"{ops.NORM1.name}(x) for the 1-norm", _pos(tok))
+    if kind in ("reduce", "np_norm"):
+        return _reduction(op, tok, args, kwargs, shown, np_axis=kind == "reduce",
+                          method=method)
+    if kwargs:
+        raise _no_keyword(shown, kwargs[0])
+    if kind == "const":
+        if len(args) != 1:
+            raise ParseError(f"{shown}() takes one size, or a tuple of sizes as in "
+                             f"{shown}((m, n)), got {len(args)} arguments", _pos(tok))
+        return _with_pos(tok, _call, tok.update(value=op), args)
+    exprs = [_resolve_name(a) for a in args]
+    want = 2 if kind in ("np_dot", "matmul", "outer") else op.arity if kind == "func" else 1
+    if len(exprs) != want:
+        n, got = want - method, len(exprs) - method
+        raise ParseError(f"{shown}() takes {n} argument{'s' if n != 1 else ''}, got {got}",
+                         _pos(tok))
+    return _with_pos(tok, _BUILD[kind], op, shown, tok, *exprs)
+
+
+def _outer(x, y):
+    if x.rank != 1 or y.rank != 1:
+        raise ShapeError(f"outer() needs two vectors, got a "
+                         f"{S.describe(S.resolved(x.shape))} and a "
+                         f"{S.describe(S.resolved(y.shape))}")
+    return E.matmul(x, E.transpose(y))
+
+
+_BUILD = {
+    "func": lambda op, shown, tok, *xs: E.call(op, *xs),
+    "np_dot": lambda op, shown, tok, x, y: _cdot(x, y),
+    "matmul": lambda op, shown, tok, x, y: E.matmul_op(x, y),
+    "outer": lambda op, shown, tok, x, y: _outer(x, y),
+    "np_diag": lambda op, shown, tok, x: E.call(ops.DIAGONAL if x.rank == 2 else ops.DIAG, x),
+    "transpose": lambda op, shown, tok, x: E.transpose(x),
+    "slogdet": lambda op, shown, tok, x: _Pair(E.call(op, x), shown, tok),
+}
+
+
 @lru_cache(maxsize=1)
 def _parser():
     from lark import Lark
@@ -320,7 +726,11 @@ def _translate_lark_error(err, text: str) -> ParseError:
     from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
     if isinstance(err, UnexpectedToken):
         tok = err.token
-        expected = sorted({_TOKEN_NAMES.get(t, t) for t in (err.expected or ())})
+        # Lark leaves out of ``expected`` the keywords that NAME also matches (None, True,
+        # False); ``accepts`` has them
+        names = set(err.expected or ()) | (set(getattr(err, "accepts", None) or ())
+                                           & {"NONE", "TRUE", "FALSE"})
+        expected = sorted({_TOKEN_NAMES.get(t, t) for t in names})
         if tok.type == "$END":
             pos = _end_pos(text)
             what = "unexpected end of input"
@@ -410,9 +820,13 @@ class _Pending:
     def build(self) -> E.Expr:
         if self.kind == "matmul":
             return E.matmul(*self.items)
-        full = next((i for i in self.items if S.unify_shapes(i.shape, self.shape)), None)
-        items = [i if i is full or S.unify_shapes(i.shape, self.shape)
-                 else E.broadcast(i, full, "combine")[0] for i in self.items]
+        shape = S.resolved(self.shape)
+        full = next((i for i in self.items if S.resolved(i.shape) == shape), None)
+        if full is None:  # x[:, None] * y[None, :]: no operand has the result's shape
+            items = [E.broadcast_to(i, self.shape) for i in self.items]
+        else:
+            items = [i if i is full or S.resolved(i.shape) == shape
+                     else E.broadcast(i, full, "combine")[0] for i in self.items]
         return E.add(*items) if self.kind == "add" else E.mul(*items)
 
 
@@ -448,6 +862,16 @@ def _push(kind: str, acc, op, b: E.Expr, shown: E.Expr | None = None):
 
 
 def _broadcast_shape(a: tuple, b: tuple) -> tuple:
+    ra, rb = S.resolved(a), S.resolved(b)
+    if 2 in (len(a), len(b)) and any((x == 1) != (y == 1) and (S.is_unknown(x) or
+                                                                S.is_unknown(y))
+                                     for x, y in zip(ra[::-1], rb[::-1])):
+        # a size 1 stretches over an unknown size, which stays unknown (NumPy): it is
+        # not made 1 (X - X.max(axis=1, keepdims=True) keeps X m×n)
+        try:
+            return S.broadcast_shapes(a, b)
+        except ShapeError:
+            raise ShapeError("") from None
     if S.unify_shapes(a, b):
         return a
     if len(a) == 0:
@@ -458,6 +882,13 @@ def _broadcast_shape(a: tuple, b: tuple) -> tuple:
         return b
     if len(b) == 1 and len(a) == 2 and S.same_dim(b[0], a[1]) and S.resolve(a[0]) != 1:
         return a
+    if 2 in (len(a), len(b)) and 1 in S.resolved(a) + S.resolved(b):
+        # NumPy stretches a dimension of size 1: X - X.mean(axis=1, keepdims=True)
+        # (m×n and m×1), x[:, None] * y[None, :] (n×1 and 1×m), y[:, None] + x
+        try:
+            return S.broadcast_shapes(a, b)
+        except ShapeError:
+            pass
     raise ShapeError("")
 
 
@@ -490,6 +921,8 @@ def _resolve_name(x):
     if isinstance(x, _Pending):
         return x.build()
     if not isinstance(x, _Name):
+        if isinstance(x, _Partial):
+            raise x.error()
         return x
     s = _STATE.get()
     name = str(x.token)
@@ -501,6 +934,9 @@ def _resolve_name(x):
         return E.size(name)
     elif name in ops.ALIASES or name in ops.known_names():
         raise ParseError(f"{name} is a function: call it as {name}(...)", _pos(x.token))
+    elif name in _CONSTANT_NAMES:
+        raise ParseError(f"{name} is valid only as a keyword's value (axis=None, "
+                         f"keepdims=True) or in a subscript (x[:, None])", _pos(x.token))
     else:
         rank = S.convention_rank(name)
         v = E.var(name, tuple(s.unifier.fresh() for _ in range(rank)))

@@ -91,7 +91,7 @@ def _structured(structure, a, rng):
         return b @ b.T + a.shape[0] * np.eye(a.shape[0])
     if structure == "prob":
         p = rng.uniform(0.2, 1.0, size=a.shape)
-        return p / p.sum()
+        return p / (p.sum(axis=1, keepdims=True) if p.ndim == 2 else p.sum())
     return a
 
 

@@ -31,6 +31,13 @@ EXPRESSIONS = [
     "logsumexp(x)", "min(x, y)", "max(x, 0)", "sum(W)", "mean(W@x)", "ones(n)'@x",
     "eye(n)@x", "x + zeros(n)", "W*B", "W + B", "x'@W'@W@x", "alpha*x + beta",
     "sum(exp(W@x))", "sin(x + x^2)", "log(sin(a^3)^2)", "x_1'@x",
+    # batched: axes, broadcasts, indexing (every axis-wise record)
+    "sum(W, axis=0) + mean(W, axis=0)", "sum(W, axis=1) - mean(W, axis=1)",
+    "softmax(W, axis=1) + softmax(W, axis=0)", "logsumexp(W, axis=1)@logsumexp(B, axis=1)",
+    "logsumexp(W, axis=0)@x", "norm2(W, axis=0)@x + norm2(B, axis=1)@norm2(B, axis=1)",
+    "max(W, axis=0)@x + min(B, axis=1)@max(W, axis=1) + min(W, axis=0)@x",
+    "max(x) + min(W)", "equal(x, y)", "W - W.mean(axis=1, keepdims=True)",
+    "x[:, None] * y[None, :]", "X[:, 0] + X[1] + x[1:3].sum() + X[0, 1]",
 ]
 
 

@@ -276,12 +276,19 @@ def test_row_vector_plus_column_vector():
     assert "row vector (1×n)" in msg and "vector (n)" in msg
 
 
-def test_vector_plus_row_vector_is_refused_whatever_the_order():
-    """x + A broadcasts x as the rows of A; when A turns out to have a single row the
-    sum is a vector plus a row vector, refused as x + y' is."""
-    for text in ["x + y' + A", "x + A + y'", "A + x + y'", "(x + A) * y'"]:
-        msg = _conflict(text)
-        assert "vector (n)" in msg and "row vector (1×n)" in msg
+def test_vector_plus_row_vector_is_refused():
+    """A vector (a column) and a row vector do not combine element-wise: which one is
+    meant to stretch is not clear. x + y' + A is refused at x + y'."""
+    msg = _conflict("x + y' + A")
+    assert "vector (n)" in msg and "row vector (1×n)" in msg
+
+
+def test_a_row_vector_broadcasts_over_a_matrix_as_numpy():
+    """A 1×n row stretches over the rows of a matrix of unknown size, as in NumPy:
+    x + A + y' is m×n (A is not made a single row)."""
+    for text in ["x + A + y'", "A + x + y'", "(x + A) * y'"]:
+        e = parse(text)
+        assert len(e.shape) == 2 and e.shape[0] != 1, (text, e.shape)
 
 
 def test_vector_broadcast_needs_matching_columns():
@@ -306,8 +313,8 @@ def test_vector_literal_of_vectors():
     assert "entry 1" in msg and "scalar" in msg and "vector (n)" in msg
 
 
-def test_index_of_a_matrix_or_out_of_range():
-    assert "matrix (" in _conflict("A[0]")
+def test_index_of_a_scalar_or_out_of_range():
+    assert "too many indices (1) for a scalar" in _conflict("a[0]")
     msg = _conflict("x[3]", {"x": 3})
     assert "index 3" in msg and "length 3" in msg
 

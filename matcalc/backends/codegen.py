@@ -383,8 +383,15 @@ class _Gen(Interpreter):
         dtype = ", dtype=torch.float64" if self.target == "torch" else ""
         return f"{self.xp}.eye({self.dim(e.n)}{dtype})", False, False
 
+    def _eval_Select(self, e, args):
+        dtype = ", dtype=torch.float64" if self.target == "torch" else ""
+        cols = str(e.start) if e.stop is None else f"{e.start}:{self.dim(e.stop)}"
+        return f"{self.xp}.eye({self.dim(e.n)}{dtype})[:, {cols}]", False, False
+
     def _eval_Expand(self, e, args):
         code, _ = args[0]
+        if e.axis == 1:  # a vector as each column: NumPy's x[:, None], broadcast lazily
+            return f"{_paren(self.full(e.arg))}[:, None]", True, False
         return code, True, True
 
     def _eval_Add(self, e, args):  # a term -1 ⊙ y is written "- y"

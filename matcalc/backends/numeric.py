@@ -63,6 +63,11 @@ def _check_structure(v, a: np.ndarray) -> None:
         scale = max(1.0, float(np.max(np.abs(a)))) if a.size else 1.0
         if not np.all(np.abs(a - a.T) <= 1e-9 * scale):
             raise EvalError(f"{v.name} is declared {s} but its value is not symmetric")
+    elif s == S.PROB and a.ndim == 2:
+        sums = np.sum(a, axis=1)
+        if np.any(a < 0) or np.any(np.abs(sums - 1.0) > 1e-6):
+            raise EvalError(f"{v.name} is declared prob but its rows are not probability "
+                            f"vectors (entries ≥ 0, each row summing to 1)")
     elif s == S.PROB:
         if np.any(a < 0) or abs(float(np.sum(a)) - 1.0) > 1e-6:
             raise EvalError(f"{v.name} is declared prob but its value is not a probability "
@@ -146,6 +151,15 @@ class Evaluator(Interpreter):
     def _eval_Eye(self, e, args):
         return np.eye(concrete((e.n,), self.dims)[0])
 
+    def _eval_Select(self, e, args):
+        n = concrete((e.n,), self.dims)[0]
+        stop = None if e.stop is None else concrete((e.stop,), self.dims)[0]
+        last = e.start if stop is None else stop - 1
+        if not (-n <= e.start < n and -n <= last < n) or stop is not None and stop > n:
+            raise EvalError(f"index {e.start if stop is None else f'{e.start}:{stop}'} is "
+                            f"out of range for an axis of length {n}")
+        return np.eye(n)[:, e.start] if stop is None else np.eye(n)[:, e.start:stop]
+
     def _eval_Mul(self, e, args):
         """The product; a factor b⁻¹ divides by b (one rounding, and no overflow of
         1/b: e/s with e, s ~ 1e-313 is 0.7, where e ⊙ (1/s) is inf)."""
@@ -184,7 +198,8 @@ class Evaluator(Interpreter):
         return a.T
 
     def _eval_Expand(self, e, args):
-        return np.broadcast_to(args[0], concrete(e.shape, self.dims)).copy()
+        a = args[0][:, None] if e.axis == 1 else args[0]  # a vector as each column
+        return np.broadcast_to(a, concrete(e.shape, self.dims)).copy()
 
     def _eval_Call(self, e, args):
         try:

@@ -151,6 +151,15 @@ class ToSympy(Interpreter):
         import sympy as sp
         return sp.Identity(sym_dim(e.n))
 
+    def _eval_Select(self, e: E.Select, args: list):
+        import sympy as sp
+        n = sym_dim(e.n)
+        if e.stop is None:
+            if e.start < 0:
+                raise BridgeError("SymPy has no form for a negative index of symbolic size")
+            return sp.Identity(n)[:, e.start]
+        return sp.Identity(n)[:, e.start:sym_dim(e.stop) if e.start == 0 else e.stop]
+
     def _eval_Add(self, e: E.Add, args: list):
         import sympy as sp
         return sp.Add(*args) if e.rank == 0 else sp.MatAdd(*args).doit(deep=False)
@@ -194,7 +203,9 @@ class ToSympy(Interpreter):
         a = args[0]
         if e.args[0].rank == 0:
             return _scale(a, _ones(e.shape))
-        r, _ = _shape2d(e.shape)
+        r, c = _shape2d(e.shape)
+        if e.axis == 1:
+            return a * sp.OneMatrix(1, c)  # a vector as each column
         return sp.OneMatrix(r, 1) * sp.Transpose(a)  # a vector repeated as rows
 
     def _eval_Call(self, e: E.Call, args: list):

@@ -158,6 +158,13 @@ class SymEvaluator(Interpreter):
     def _eval_Eye(self, e, args):
         return self.sp.eye(self._shape(e)[0])
 
+    def _eval_Select(self, e, args):
+        n = self._shape(e)[0]
+        eye = self.sp.eye(n)
+        if e.stop is None:
+            return eye[:, e.start % n]
+        return eye[:, e.start:e.start + self._shape(e)[1]]
+
     def _eval_Mul(self, e, args):
         out = args[0]
         for a in args[1:]:
@@ -182,6 +189,8 @@ class SymEvaluator(Interpreter):
         r, c = self._shape(e)
         if e.args[0].rank == 0:
             return self.sp.Matrix(r, c, lambda i, j: a)
+        if e.axis == 1:  # the vector as each column
+            return self.sp.Matrix(r, c, lambda i, j: a[i, 0])
         return self.sp.Matrix(r, c, lambda i, j: a[j, 0])
 
     def _eval_Call(self, e, args):
@@ -481,8 +490,8 @@ def _sample(d, sizes: dict, rng, positive: bool) -> dict:
             a = rng.uniform(0.5, 1.5, size=shape)
         else:
             a = rng.standard_normal(size=shape)
-        if v.structure == S.PROB:
-            a = a / np.sum(a)  # positive, summing to 1
+        if v.structure == S.PROB:  # positive, summing to 1 (each row of a matrix)
+            a = a / (np.sum(a, axis=1, keepdims=True) if a.ndim == 2 else np.sum(a))
         elif v.structure == S.SPD:
             a = a @ a.T + shape[0] * np.eye(shape[0])
         elif v.structure == S.SYM:

@@ -128,6 +128,8 @@ JVPS: dict[type, Rule] = {
                  example=("sum(ones(n)) * a", "a")),
     E.Eye: Rule("constant rule", "d I = 0", applies="the identity matrix",
                 example=("eye(n) @ x", "x")),
+    E.Select: Rule("constant rule", "d eᵢ = 0: indexing X[:, j] = X eⱼ is a product",
+                   applies="the unit vectors and selection matrices of indexing"),
     E.Add: Rule("element-wise binary operation (sum rule)",
                 "d(u + v) = du + dv: ∂(w + x)/∂w = I", lambda node, i, d: d,
                 applies="a sum or difference of same-shaped operands (a scalar operand "
@@ -147,7 +149,7 @@ JVPS: dict[type, Rule] = {
                       lambda node, i, d: E.transpose(d),
                       applies="`x'`, `A.T`", example=("x' @ y", "x")),
     E.Expand: Rule("scalar expansion", "d(z𝟏) = 𝟏 dz: ∂(x + z)/∂z = 𝟏",
-                   lambda node, i, d: E.expand(d, node.shape),
+                   lambda node, i, d: E.expand(d, node.shape, node.axis),
                    applies="a scalar used where a vector or matrix is (paper: scalar "
                            "expansion)", example=("x + b", "b")),
     E.Call: Rule("function", "see the function's record", _call, _call_scale,
@@ -167,7 +169,14 @@ def rule_for(node: E.Expr) -> tuple[str, str]:
         return node.op.rule, node.op.doc
     r = JVPS[type(node)]
     name = r.name
-    if type(node) in (E.Add, E.Mul) and any(type(a) is E.Expand for a in node.args):
+    if type(node) is E.Expand and node.arg.rank == 1:
+        return ("broadcast", "d(x𝟏ᵀ) = dx 𝟏ᵀ (a vector repeated along an axis); its "
+                             "adjoint is the sum along that axis")
+    expanded = [a for a in node.args if type(a) is E.Expand] \
+        if type(node) in (E.Add, E.Mul) else []
+    if any(a.arg.rank == 1 for a in expanded):
+        name += " with broadcast"
+    elif expanded:
         name += " with scalar expansion"
     if type(node) is E.Mul and node.rank == 0:
         name = "product rule"

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 from ..core import expr as E
-from ..ops import EXP, LOG, LOGSUMEXP, SIGMOID, SOFTMAX, SOFTPLUS, SUM, TANH
+from ..ops import ABS, EXP, LOG, LOGSUMEXP, SIGMOID, SOFTMAX, SOFTPLUS, SUM, TANH, along, base_of
 
 Rule = Callable[[E.Expr], Optional[E.Expr]]
 
@@ -58,11 +58,20 @@ def _log_of(e: E.Expr) -> Optional[E.Expr]:
     return e.args[0] if _is(e, LOG) else None
 
 
+def _along(e: E.Expr, op) -> Optional[int]:
+    """The axis of ``e`` if it is ``op`` along an axis (sum(X, axis=1): 1), else None."""
+    b = base_of(e.op) if type(e) is E.Call else None
+    return b[1] if b is not None and b[0] is op else None
+
+
 def log_sum_exp(e):
-    """``log(sum(exp(x))) = logsumexp(x)``"""
+    """``log(sum(exp(x))) = logsumexp(x)``, and along an axis"""
     x = _log_of(e)
     if x is not None and _is(x, SUM) and _is(x.args[0], EXP) and x.args[0].rank == 1:
         return E.call(LOGSUMEXP, x.args[0].args[0])
+    axis = None if x is None else _along(x, SUM)
+    if axis is not None and _is(x.args[0], EXP):
+        return E.call(along(LOGSUMEXP, axis), x.args[0].args[0])
     return None
 
 
@@ -94,6 +103,10 @@ def log_softmax(e):
     if x is not None and _is(x, SOFTMAX):
         z = x.args[0]
         return E.sub(z, E.expand(E.call(LOGSUMEXP, z), z.shape))
+    axis = None if x is None else _along(x, SOFTMAX)
+    if axis is not None:  # row-wise: Z − logsumexp(Z, axis=1) 𝟏ᵀ
+        z = x.args[0]
+        return E.sub(z, E.expand(E.call(along(LOGSUMEXP, axis), z), z.shape, axis))
     return None
 
 
@@ -151,10 +164,28 @@ def _exp_sum_pair(e: E.Expr):
     return None
 
 
+def _rowwise_softmax(e: E.Expr) -> Optional[E.Expr]:
+    """``exp(Z) ⊘ sum(exp(Z), axis=a)`` spread along a: ``softmax(Z, axis=a)``."""
+    for i, f in enumerate(e.args):
+        if not _is(f, EXP) or f.rank != 2:
+            continue
+        for j, s in enumerate(e.args):
+            if type(s) is E.Expand and s.arg.rank == 1:
+                target = E.call(along(SUM, s.axis), f)
+                if E._base_exp(s.arg) == (target, -1):
+                    factors = [g for k, g in enumerate(e.args) if k not in (i, j)]
+                    return E.mul(E.call(along(SOFTMAX, s.axis), f.args[0]), *factors)
+    return None
+
+
 def softmax(e):
-    """``exp(x) / sum(exp(x)) = softmax(x)``"""
+    """``exp(x) / sum(exp(x)) = softmax(x)``, and along an axis"""
     if type(e) is not E.Mul:
         return None
+    if e.rank == 2:
+        found = _rowwise_softmax(e)
+        if found is not None:
+            return found
     found = _exp_sum_pair(e)
     if found is None:
         return None
@@ -178,13 +209,14 @@ def one_minus_sigmoid(e):
 
 
 def one_minus_tanh_squared(e):
-    """``1 − tanh(u)² = 4 σ(2u) σ(−2u)`` (evaluated so: at u = 20, ``1 − tanh²`` is 0
-    in float64, the true value 1.7e-17)"""
+    """``1 − tanh(u)² = 4e ⊘ (1 + e)²`` with ``e = exp(−2|u|)`` (evaluated so: at u = 20,
+    ``1 − tanh²`` is 0 in float64, the true value 1.7e-17; one exp, no overflow)"""
     t = _one_minus(e)
     if t is not None and type(t) is E.Pow and E.const_value(t.exp) == 2 \
             and _is(t.base, TANH):
-        u2 = E.scale(2, t.base.args[0])
-        return E.scale(4, E.mul(E.call(SIGMOID, u2), E.call(SIGMOID, E.neg(u2))))
+        ex = E.call(EXP, E.scale(-2, E.call(ABS, t.base.args[0])))
+        return E.scale(4, E.div(ex, E.power(E.add(E.ones(ex.shape) if ex.rank else E.ONE,
+                                                   ex), E.num(2))))
     return None
 
 

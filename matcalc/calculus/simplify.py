@@ -21,7 +21,7 @@ from typing import Optional
 
 from ..core import expr as E
 from ..core import shapes as S
-from ..ops import DIAG, MATPOW, MAX, MEAN, RELU, SIGMOID, STEP, SUM
+from ..ops import DIAG, MATPOW, MAX, MEAN, RELU, SIGMOID, STEP, SUM, along, base_of
 from .recognize import RECOGNIZE, Rewrite as Rule  # one record: name, identity, apply
 
 MAX_REWRITES = 16   # rule applications at one node
@@ -131,8 +131,9 @@ def common_factor(e):
         ks = [f.get(b) for _, f in split]
         # a common divisor or an expanded scalar (x/m − y/m, s ⊙ x + s ⊙ y); a common
         # factor such as x in 2x sin(x) + x² cos(x) stays, as textbooks write it
-        if (k < 0 or type(b) is E.Expand) and \
-                all(x is not None and (x > 0) == (k > 0) for x in ks):
+        # (and an axis-wise function: S ⊙ (G − s𝟏ᵀ), the row-wise softmax's product)
+        if (k < 0 or type(b) is E.Expand or type(b) is E.Call and b.op.axis is not None) \
+                and all(x is not None and (x > 0) == (k > 0) for x in ks):
             common[b] = min(ks, key=abs)
     if not common:
         return None
@@ -300,14 +301,67 @@ def _numel(shape) -> E.Expr:
     return E.mul(E.ONE, *[E.size(S.resolve(d)) for d in shape])
 
 
+def _total_along(t: E.Expr, axis: int) -> E.Expr:
+    """``sum(t, axis=axis)``, with ``mean(x, axis=axis)`` written as the sum over the
+    count, so that the terms of ``sum(X − mean(X, axis=0), axis=0)`` cancel."""
+    s = E.call(along(SUM, axis), t)
+    mean = along(MEAN, axis)
+    # the means that scale the term itself (a broadcast mean summed back: n mean(X))
+    means = [n for n in (s.args if type(s) is E.Mul else (s,))
+             if type(n) is E.Call and n.op is mean]
+    return E.substitute(s, {m: E.div(E.call(along(SUM, axis), m.args[0]),
+                                     E.expand(E.size(S.resolve(m.args[0].shape[axis])),
+                                              m.shape))
+                            for m in means}) if means else s
+
+
+def ones_product(e):
+    """``A𝟏 = sum(A, axis=1)``, ``Aᵀ𝟏 = sum(A, axis=0)`` (the row and column sums)"""
+    if type(e) is not E.MatMul or len(e.args) != 2 or e.rank != 1:
+        return None
+    a, one = e.args
+    if one.rank != 1 or E.const_value(one) != 1 or a.rank != 2:
+        return None
+    if type(a) is E.Transpose:
+        return E.call(along(SUM, 0), a.arg)
+    return E.call(along(SUM, 1), a)
+
+
+def collect_linear(e):
+    """``sum(A, axis=0) − sum(B, axis=0) = sum(A − B, axis=0)`` (a linear function of
+    each term, taken once)"""
+    if type(e) is not E.Add:
+        return None
+    split = [E._split_coeff(t) for t in e.args]
+    ops = {r.op for _, r in split if type(r) is E.Call}
+    if len(ops) != 1 or any(type(r) is not E.Call for _, r in split):
+        return None
+    op = ops.pop()
+    b = base_of(op)
+    if b is None or b[0] is not SUM:
+        return None
+    return _smaller(E.call(op, E.add(*[E.scale(c, r.args[0]) for c, r in split])), e)
+
+
 def reduce_sum(e):
-    """``sum(a + b) = sum(a) + sum(b)`` where terms cancel (``sum(x − mean(x)) = 0``)"""
-    if type(e) is E.Call and e.op in (SUM, MEAN) and type(e.args[0]) is E.Add:
-        x = e.args[0]
+    """``sum(a + b) = sum(a) + sum(b)`` where terms cancel (``sum(x − mean(x)) = 0``,
+    and along an axis: ``sum(X − mean(X, axis=0), axis=0) = 0``)"""
+    if type(e) is not E.Call or type(e.args[0]) is not E.Add:
+        return None
+    x = e.args[0]
+    if e.op in (SUM, MEAN):
         total = E.add(*[_total(t) for t in x.args])
         if e.op is MEAN:
             total = E.div(total, _numel(x.shape))
         return _smaller(total, e)
+    b = base_of(e.op)
+    if b is not None and b[0] in (SUM, MEAN):
+        total = E.add(*[_total_along(t, b[1]) for t in x.args])
+        if b[0] is MEAN:
+            total = E.div(total, E.expand(E.size(S.resolve(x.shape[b[1]])), total.shape))
+        # the sums of the terms may cancel in turn (sum(c ⊙ (X − mean(X)), axis=1) is
+        # c ⊙ sum(X − mean(X), axis=1) = 0)
+        return _smaller(simplify(total, (_REDUCE,)), e)
     return None
 
 
@@ -464,9 +518,12 @@ def repeated_factors(e):
     return E.matmul(*out) if len(out) < len(args) else None
 
 
+_REDUCE = Rule("reduce_sum", reduce_sum.__doc__, reduce_sum)
+
 RULES: tuple[Rule, ...] = RECOGNIZE + tuple(
     Rule(f.__name__, f.__doc__, f) for f in (
-        relu_times_step, repeated_factors, diag_of_constant, merge_diag, reduce_sum, expand_collect, common_factor,
+        relu_times_step, repeated_factors, diag_of_constant, merge_diag, reduce_sum,
+        ones_product, collect_linear, expand_collect, common_factor,
         factor_left, factor_right, common_constant, negate_difference, plain_first,
         positive_first,
         identity_last, pull_transpose, symmetric_inverse))

@@ -54,8 +54,9 @@ def _expand(node, i, g):
     a = node.arg
     if a.rank == 0:
         return E.call(ops.SUM, g)
-    # a vector repeated as rows: the column sums
-    return E.matmul(E.transpose(g), E.ones((node.shape[0],)))
+    # a vector broadcast along an axis: the sums along it (the column sums of g for a
+    # vector repeated as rows)
+    return E.call(ops.axis_sum(node.axis), g)
 
 
 def _call(node, i, g):

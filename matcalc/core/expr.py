@@ -205,6 +205,34 @@ class Eye(Expr):
         return eye(f(self.n))
 
 
+class Select(Expr):
+    """Columns of the identity matrix I of size n, for indexing: ``stop`` None, the
+    unit vector eᵢ (``i = start``, 0-based, negative from the end); else the n×k
+    selection matrix of columns ``start``..``stop - 1``. ``X[:, j]`` is ``X eⱼ``,
+    ``x[1:3]`` is ``Sᵀx``: indexing is a matrix product, so its derivative and its
+    adjoint (a scatter: ``g eⱼᵀ``) are the product rule's."""
+    __slots__ = ()
+
+    @property
+    def n(self):
+        return self.params[0]
+
+    @property
+    def start(self) -> int:
+        return self.params[1]
+
+    @property
+    def stop(self):
+        return self.params[2]
+
+    def rebuild(self, args):
+        return self
+
+    def map_dims(self, f, args):
+        stop = self.stop if self.stop is None or isinstance(self.stop, int) else f(self.stop)
+        return select(f(self.n), self.start, stop)
+
+
 # ------------------------------------------------------------------ interior nodes
 
 class Add(Expr):
@@ -261,18 +289,24 @@ class Transpose(Expr):
 
 class Expand(Expr):
     """Scalar expansion (paper): a scalar repeated into a vector or matrix; also a
-    vector repeated as the rows of a matrix (NumPy broadcasting)."""
+    vector broadcast along a new axis of a matrix (NumPy broadcasting): ``axis`` 0,
+    the vector is every row (``x[None, :]`` stretched), 1, every column (``x[:, None]``);
+    None for a scalar."""
     __slots__ = ()
 
     @property
     def arg(self) -> Expr:
         return self.args[0]
 
+    @property
+    def axis(self):
+        return self.params[1]
+
     def rebuild(self, args):
-        return expand(args[0], self.shape)
+        return expand(args[0], self.shape, self.axis)
 
     def map_dims(self, f, args):
-        return expand(args[0], _map_shape(f, self.shape))
+        return expand(args[0], _map_shape(f, self.shape), self.axis)
 
 
 class Call(Expr):
@@ -316,8 +350,8 @@ class Entry(Expr):
 
 
 # Every kind of node: each interpreter and printer has one method per kind.
-NODE_KINDS = (Var, Num, Size, Eye, Add, Mul, Pow, MatMul, Transpose, Expand, Call, VecLit,
-              Entry)
+NODE_KINDS = (Var, Num, Size, Eye, Select, Add, Mul, Pow, MatMul, Transpose, Expand, Call,
+              VecLit, Entry)
 
 
 # ---------------------------------------------------------------- constructors
@@ -384,6 +418,17 @@ def eye(n) -> Expr:
     return _make(Eye, (n,), (), (n, n))
 
 
+def select(n, start: int, stop=None) -> Expr:
+    """Column ``start`` of I(n) (``stop`` None), or columns ``start``..``stop - 1``
+    (``stop`` an int, or a dimension when ``start`` is 0: ``X[:, :k]``)."""
+    S.check_dim(n)
+    if stop is None:
+        return _make(Select, (n, start, None), (), (n,))
+    S.check_dim(stop)
+    k = stop if start == 0 else stop - start
+    return _make(Select, (n, start, stop), (), (n, k))
+
+
 def zeros(shape: tuple) -> Expr:
     return expand(num(0), tuple(shape))
 
@@ -413,44 +458,152 @@ def constant(value, shape: tuple) -> Expr:
     return expand(num(value), shape)
 
 
-def expand(x: Expr, shape: tuple) -> Expr:
-    """Scalar expansion: ``x`` (scalar) repeated to ``shape``; a vector repeated as rows."""
+def expand(x: Expr, shape: tuple, axis: int | None = None) -> Expr:
+    """Scalar expansion: ``x`` (scalar) repeated to ``shape``; a vector repeated along
+    a new ``axis`` of a matrix: 0 (the default) as its rows, 1 as its columns."""
     shape = tuple(shape)
-    if S.unify_shapes(x.shape, shape):
+    if x.rank == len(shape) and S.unify_shapes(x.shape, shape):
         return x
+    if type(x) is Expand and x.arg.rank == 0:
+        x = x.arg
+    if x.rank == 1 and len(shape) == 2:
+        s = _scalar_of(x)
+        if s is not None:  # a scalar repeated, then broadcast: the scalar expanded
+            x = s
     if x.rank == 0:
-        pass
-    elif x.rank == 1 and len(shape) == 2 and S.same_dim(x.shape[0], shape[1]):
-        pass
+        axis = None
+    elif x.rank == 1 and len(shape) == 2 and axis in (None, 0, 1):
+        axis = axis or 0
+        if not S.same_dim(x.shape[0], shape[1 - axis]):
+            raise ShapeError(f"cannot broadcast {S.describe(S.resolved(x.shape))} as the "
+                             f"{'rows' if axis == 0 else 'columns'} of a "
+                             f"{S.describe(S.resolved(shape))}")
     else:
         raise ShapeError(f"cannot expand {S.describe(S.resolved(x.shape))} "
                          f"to {S.describe(S.resolved(shape))}")
-    if type(x) is Expand:
-        x = x.arg if x.arg.rank == 0 else x
-        if x.rank == len(shape):
-            return x
     if type(x) is Mul and x.rank == 0 and type(x.args[0]) is Num:
         # keep the coefficient outside: (-a) expanded is -1 ⊙ (a expanded)
-        return mul(_make(Expand, (shape,), (x.args[0],), shape),
+        return mul(_make(Expand, (shape, None), (x.args[0],), shape),
                    expand(x.args[1] if len(x.args) == 2 else _make(Mul, (), x.args[1:], ()),
                           shape))
-    return _make(Expand, (shape,), (x,), shape)
+    if type(x) is Mul and x.rank == 1 and type(x.args[0]) is Expand and x.args[0].arg.rank == 0:
+        # and of a broadcast vector: (-v)𝟏ᵀ is -1 ⊙ (v𝟏ᵀ), (v/N)𝟏ᵀ is (v𝟏ᵀ)/N
+        scalars = [f for f in x.args if type(f) is Expand and f.arg.rank == 0]
+        rest = [f for f in x.args if f not in scalars]
+        if rest:
+            inner = rest[0] if len(rest) == 1 else _make(Mul, (), tuple(rest), x.shape)
+            return mul(*[expand(f.arg, shape) for f in scalars], expand(inner, shape, axis))
+    return _make(Expand, (shape, axis), (x,), shape)
+
+
+def _merge_broadcasts(flat: list, shape: tuple) -> list:
+    """Factors broadcast along one axis multiply as vectors, broadcast once:
+    (u𝟏ᵀ) ⊙ (v𝟏ᵀ) = (u ⊙ v)𝟏ᵀ."""
+    for axis in (0, 1):
+        group = [f for f in flat if type(f) is Expand and f.arg.rank == 1 and f.axis == axis]
+        if len(group) > 1:
+            rest = [f for f in flat if f not in group]
+            flat = rest + [expand(mul(*[f.arg for f in group]), shape, axis)]
+    return flat
+
+
+def _scalar_of(x: Expr) -> Expr | None:
+    """The scalar a vector repeats (an expanded scalar, or a product of them), else None."""
+    if type(x) is Expand and x.arg.rank == 0:
+        return x.arg
+    if type(x) is Mul and all(type(f) is Expand and f.arg.rank == 0 for f in x.args):
+        return mul(*[f.arg for f in x.args])
+    return None
+
+
+def _as_broadcast(t: Expr):
+    """(axis, v) for a term that is the vector v broadcast along axis (its coefficient
+    kept on v), ("s", c) for an expanded scalar c, else None."""
+    c, rest = _split_coeff(t)
+    if rest is None:
+        return "s", num(c)
+    if type(rest) is Expand:
+        return ("s" if rest.arg.rank == 0 else rest.axis), scale(c, rest.arg)
+    return None
+
+
+def _is_one(d) -> bool:
+    return S.resolve(d) == 1
+
+
+def _squeezed(x: Expr, axis: int) -> Expr | None:
+    """A 1×n (axis 0) or m×1 (axis 1) matrix built from broadcasts, scalars and
+    element-wise operations, as the vector it holds; None if it is not so built."""
+    t = type(x)
+    if t is Expand:
+        if x.arg.rank == 0:
+            return expand(x.arg, (S.resolve(x.shape[1 - axis]),))
+        return x.arg if x.axis == axis else None
+    if t in (Add, Mul):
+        parts = [_squeezed(a, axis) for a in x.args]
+        if any(p is None for p in parts):
+            return None
+        return (add if t is Add else mul)(*parts)
+    if t is Pow and x.exp.rank == 0:
+        base = _squeezed(x.base, axis)
+        return None if base is None else power(base, x.exp)
+    if t is Call and x.op.category == "elementwise":
+        parts = [_squeezed(a, axis) if a.rank else a for a in x.args]
+        return None if any(p is None for p in parts) else call(x.op, *parts)
+    return None
+
+
+def row_to_vector(x: Expr) -> Expr:
+    """A 1×n row as the vector (n,)."""
+    if x.rank != 2 or not _is_one(x.shape[0]):
+        return x
+    v = _squeezed(x, 0)
+    return v if v is not None else transpose(x)
+
+
+def column_to_vector(x: Expr) -> Expr:
+    """An m×1 matrix (``x[:, None]``) as the vector (m,)."""
+    v = _squeezed(x, 1)
+    if v is not None:
+        return v
+    if type(x) is Transpose and x.arg.rank == 2 and _is_one(x.arg.shape[0]):
+        return row_to_vector(x.arg)
+    return matmul(x, ones((1,)))  # X 𝟏 with 𝟏 of length 1: the column itself
+
+
+def broadcast_to(x: Expr, shape: tuple) -> Expr:
+    """``x`` broadcast to ``shape`` as NumPy does (``S.broadcast_shapes``)."""
+    shape = S.resolved(shape)
+    if S.resolved(x.shape) == shape:
+        return x
+    if x.rank == 0:
+        return expand(x, shape)
+    if x.rank == 1 and len(shape) == 2:
+        return expand(x, shape, 0)
+    if x.rank == 2 and len(shape) == 2:
+        r, c = x.shape
+        if _is_one(r) and _is_one(c):
+            return expand(matmul(transpose(ones((1,))), x, ones((1,))), shape)
+        if _is_one(r) and S.same_dim(c, shape[1]):
+            return expand(row_to_vector(x), shape, 0)
+        if _is_one(c) and S.same_dim(r, shape[0]):
+            return expand(column_to_vector(x), shape, 1)
+    raise ShapeError(f"cannot broadcast {S.describe(S.resolved(x.shape))} to "
+                     f"{S.describe(shape)}")
 
 
 def broadcast(a: Expr, b: Expr, what: str) -> tuple[Expr, Expr]:
-    """Bring two operands of an element-wise operation to one shape (scalar expansion)."""
-    if S.unify_shapes(a.shape, b.shape):
+    """Bring two operands of an element-wise operation to one shape, as NumPy
+    broadcasts (scalar expansion, a vector as rows, size-1 dimensions stretched)."""
+    if S.resolved(a.shape) == S.resolved(b.shape):
         return a, b
-    if a.rank == 0:
-        return expand(a, b.shape), b
-    if b.rank == 0:
-        return a, expand(b, a.shape)
-    if a.rank == 1 and b.rank == 2 and S.same_dim(a.shape[0], b.shape[1]) and b.shape[0] != 1:
-        return expand(a, b.shape), b
-    if b.rank == 1 and a.rank == 2 and S.same_dim(b.shape[0], a.shape[1]) and a.shape[0] != 1:
-        return a, expand(b, a.shape)
-    raise ShapeError(f"cannot {what} {S.describe(S.resolved(a.shape))} and "
-                     f"{S.describe(S.resolved(b.shape))}")
+    try:
+        shape = S.broadcast_shapes(a.shape, b.shape)
+    except ShapeError as err:
+        raise ShapeError(f"cannot {what} {S.describe(S.resolved(a.shape))} and "
+                         f"{S.describe(S.resolved(b.shape))}"
+                         + (f" ({err.message})" if "column" in err.message else "")) from None
+    return broadcast_to(a, shape), broadcast_to(b, shape)
 
 
 def _split_coeff(e: Expr) -> tuple[Fraction, Expr | None]:
@@ -500,6 +653,15 @@ def add(*terms: Expr) -> Expr:
         else:
             coeffs[rest] = coeffs.get(rest, Fraction(0)) + c
     out = [scale(c, r) for r, c in coeffs.items() if c != 0]
+    if len(shape) == 2 and len(out) + (const != 0) > 1:
+        # v𝟏ᵀ + w𝟏ᵀ = (v + w)𝟏ᵀ: a sum of broadcasts along one axis is broadcast once
+        parts = [_as_broadcast(t) for t in out] + ([("s", num(const))] if const else [])
+        axes = {p[0] for p in parts if p is not None}
+        if None not in parts and len(axes - {"s"}) == 1:
+            ax = (axes - {"s"}).pop()
+            n = shape[1 - ax]
+            return expand(add(*[v if a != "s" else expand(v, (n,)) for a, v in parts]),
+                          shape, ax)
     if const > 0:  # a positive constant first, as the paper writes 1 + 2x
         out.insert(0, constant(const, shape))
     elif const < 0:  # a negative one last: x - 1
@@ -547,6 +709,8 @@ def mul(*factors: Expr) -> Expr:
     flat: list[Expr] = []
     for f in factors:
         flat.extend(f.args if type(f) is Mul else (f,))
+    if len(shape) == 2:
+        flat = _merge_broadcasts(flat, shape)
     coeff = Fraction(1)
     powers: dict[Expr, Fraction] = {}
     first: dict[Expr, Expr] = {}  # the factor as written, kept when it is the only one
@@ -672,8 +836,8 @@ def power(base: Expr, exp: Expr) -> Expr:
         if e.denominator == 1 and type(base) is Mul:
             # (2σ²)⁻¹ = ½ σ⁻²: the constants of a product fold with the ones around it
             return mul(*[power(f, num(e)) for f in base.args])
-        if type(base) is Expand and base.arg.rank == 0:
-            return expand(power(base.arg, num(e)), S.resolved(base.shape))
+        if type(base) is Expand:  # (x𝟏ᵀ)^k = x^k 𝟏ᵀ
+            return expand(power(base.arg, num(e)), S.resolved(base.shape), base.axis)
     return _make(Pow, (), (base, exp), S.resolved(base.shape))
 
 
@@ -737,6 +901,13 @@ def matmul(*factors: Expr) -> Expr:
             f = ones(f.shape)
         if is_zero(f):
             return zeros(shape)
+        if type(f) is Expand and f.arg.rank == 1:
+            # a broadcast is an outer product with ones, 𝟏vᵀ or v𝟏ᵀ: its factors join
+            # the chain (diag(x)𝟏 = x can apply), and a chain that still starts or ends
+            # with ones is a broadcast again (_broadcast_product)
+            items.extend((ones((f.shape[0],)), transpose(f.arg)) if f.axis == 0 else
+                         (f.arg, transpose(ones((f.shape[1],)))))
+            continue
         # a product left once its scalar is out: flatten it too, (c AB) C = c ABC
         items.extend(f.args if type(f) is MatMul else (f,))
     # Local identities, applied until none fits
@@ -759,9 +930,26 @@ def matmul(*factors: Expr) -> Expr:
         prod: Expr = num(1) if shape == () else eye(rows)
     elif len(items) == 1:
         prod = items[0]
+    elif len(items) == 2 and len(shape) == 2 and _broadcast_product(items, shape) is not None:
+        prod = _broadcast_product(items, shape)
     else:
         prod = _make(MatMul, (), tuple(items), shape)
     return _scaled(prod, shape, scalars)
+
+
+def _is_ones_row(f: Expr) -> bool:
+    return f.rank == 2 and const_value(f) == 1 and S.resolve(f.shape[0]) == 1
+
+
+def _broadcast_product(items: list, shape: tuple) -> Expr | None:
+    """The outer product of a vector and ones is a broadcast: ``v 𝟏ᵀ`` repeats v as
+    each column, ``𝟏 rᵀ`` the row r as each row (a longer chain stays a product)."""
+    first, last = items
+    if _is_ones_row(last):
+        return expand(first if first.rank == 1 else column_to_vector(first), shape, 1)
+    if first.rank == 1 and const_value(first) == 1:
+        return expand(row_to_vector(last), shape, 0)
+    return None
 
 
 def _scaled(prod: Expr, shape: tuple, scalars: list) -> Expr:
@@ -818,6 +1006,8 @@ def transpose(x: Expr) -> Expr:
         return x
     if t is Expand and x.arg.rank == 0:
         return expand(x.arg, _transposed_shape(x.shape))
+    if t is Expand:  # a vector as rows, transposed: the vector as columns
+        return expand(x.arg, (x.shape[1], x.shape[0]), 1 - x.axis)
     if t is Call and x.op.symmetric:
         return x
     if t is Mul and x.args[0].rank and type(x.args[0]) is Expand and x.args[0].arg.rank == 0:
@@ -854,10 +1044,15 @@ def call(op, *args: Expr) -> Expr:
         r = op.simplify(*args)
         if r is not None:
             return r
-    if op.category == "elementwise" and shape and \
-            all(type(a) is Expand and a.arg.rank == 0 for a in args):
-        # log(2𝟏) = log(2)𝟏: an element-wise function of a scalar expanded
-        return expand(call(op, *[a.arg for a in args]), S.resolved(shape))
+    if op.category == "elementwise" and shape and all(type(a) is Expand for a in args):
+        # log(2𝟏) = log(2)𝟏, exp(x𝟏ᵀ) = exp(x)𝟏ᵀ: an element-wise function of
+        # broadcasts is the function broadcast
+        vec = next((a for a in args if a.arg.rank == 1), None)
+        if vec is None:
+            return expand(call(op, *[a.arg for a in args]), S.resolved(shape))
+        if all(a.arg.rank == 0 or a.axis == vec.axis for a in args):
+            inner = [a.arg if a.arg.rank else expand(a.arg, vec.arg.shape) for a in args]
+            return expand(call(op, *inner), S.resolved(shape), vec.axis)
     return _make(Call, (op,), tuple(args), shape)
 
 
@@ -884,6 +1079,130 @@ def entry(x: Expr, i: int) -> Expr:
     if type(x) is Mul:
         return mul(*[entry(a, i) for a in x.args])
     return _make(Entry, (i,), (x,), ())
+
+
+def _axis_index(i: int, length, what: str) -> int:
+    """Index ``i`` of an axis of ``length`` (negative from the end), range-checked
+    where the length is known."""
+    length = S.resolve(length)
+    if isinstance(length, int):
+        if not -length <= i < length:
+            raise ShapeError(f"index {i} is out of range for {what} of length {length}")
+        return i % length
+    return i
+
+
+def _axis_slice(sl: slice, length, what: str):
+    """(start, stop) of a slice of an axis of ``length``, or None for all of it."""
+    length = S.resolve(length)
+    known = isinstance(length, int)
+    start, stop = sl.start, sl.stop
+    if sl.step not in (None, 1):
+        raise ShapeError("a slice with a step is not supported (only a:b)")
+    if isinstance(start, str):
+        raise ShapeError(f"a slice may start at a number only, not at {start}")
+    if start is None:
+        start = 0
+    if start < 0 or isinstance(stop, int) and stop < 0:
+        if not known:
+            raise ShapeError(f"a negative slice bound needs the length of {what}: "
+                             f"declare it")
+        start = start % length if start < 0 else start
+        stop = stop % length if isinstance(stop, int) and stop < 0 else stop
+    if stop is None:
+        if start == 0:
+            return None
+        if not known:
+            raise ShapeError(f"a slice {start}: needs the length of {what}: declare it "
+                             f"(or write {start}:k with k a declared dimension)")
+        stop = length
+    if isinstance(stop, str):
+        if start != 0:
+            raise ShapeError(f"a slice {start}:{stop} has no length a shape can name: "
+                             f"write 0:{stop} or literal bounds")
+        if S.same_dim(stop, length):
+            return None
+        return (0, stop)
+    if known and stop > length:
+        raise ShapeError(f"slice {start}:{stop} is out of range for {what} of length "
+                         f"{length}")
+    if stop <= start:
+        raise ShapeError(f"slice {start}:{stop} is empty")
+    if known and (start, stop) == (0, length):
+        return None
+    return (start, stop)
+
+
+def subscript(x: Expr, items: Sequence) -> Expr:
+    """``x[items]`` as NumPy indexes (0-based): each item an int, a ``slice`` (bounds
+    ints, or a dimension name as the stop of ``:k``) or None (a new axis of length 1:
+    ``x[:, None]`` is m×1, ``x[None, :]`` the row 1×n). Built from products with
+    ``Select`` (``X[:, j] = X eⱼ``), ``entry`` and broadcasts."""
+    items = list(items)
+    real = [it for it in items if it is not None]
+    if len(real) > x.rank:
+        raise ShapeError(f"too many indices ({len(real)}) for a "
+                         f"{S.describe(S.resolved(x.shape))}")
+    if not real and not items:
+        return x
+    # pad with full slices, as NumPy: X[i] is X[i, :]
+    items += [slice(None)] * (x.rank - len(real))
+    # where each None goes in the result: after the axes that are kept before it
+    new_axes = [sum(1 for it in items[:k] if not isinstance(it, int))
+                for k, it in enumerate(items) if it is None]
+    real = [it for it in items if it is not None]
+    out = x
+    if x.rank == 1:
+        it = real[0]
+        n = x.shape[0]
+        if isinstance(it, int):
+            i = _axis_index(it, n, "a vector")
+            out = entry(x, i) if isinstance(S.resolve(n), int) else \
+                matmul(transpose(select(n, i)), x)
+        else:
+            sl = _axis_slice(it, n, "a vector")
+            if sl is not None:
+                out = matmul(transpose(select(n, *sl)), x)
+    elif x.rank == 2:
+        r_it, c_it = real
+        m, n = x.shape
+        left = right = None
+        row_int, col_int = isinstance(r_it, int), isinstance(c_it, int)
+        if row_int:
+            left = transpose(select(m, _axis_index(r_it, m, "axis 0")))
+        else:
+            sl = _axis_slice(r_it, m, "axis 0")
+            left = None if sl is None else transpose(select(m, *sl))
+        if col_int:
+            right = select(n, _axis_index(c_it, n, "axis 1"))
+        else:
+            sl = _axis_slice(c_it, n, "axis 1")
+            right = None if sl is None else select(n, *sl)
+        if row_int and not col_int:
+            # a row of X is the vector (n,): (eᵢᵀ X S)ᵀ = Sᵀ Xᵀ eᵢ
+            chain = ([transpose(right)] if right is not None else []) + \
+                [transpose(x), transpose(left)]
+            out = matmul(*chain)
+        else:
+            out = matmul(*[f for f in (left, x, right) if f is not None])
+    elif real:
+        raise ShapeError("a scalar cannot be indexed")
+    for k in new_axes:
+        out = _new_axis(out, k)
+    return out
+
+
+def _new_axis(x: Expr, k: int) -> Expr:
+    """``x`` with a new axis of length 1 at position ``k`` (NumPy's None)."""
+    if x.rank == 0:
+        return expand(x, (1,))
+    if x.rank == 1 and k == 0:
+        return transpose(x)   # x[None, :]: the row 1×n
+    if x.rank == 1 and k == 1:
+        return expand(x, (S.resolve(x.shape[0]), 1), 1)   # x[:, None]: m×1
+    raise ShapeError(f"a new axis (None) on a {S.describe(S.resolved(x.shape))} would "
+                     f"make a 3-D array: matcalc's values are scalars, vectors and "
+                     f"matrices")
 
 
 ZERO = num(0)

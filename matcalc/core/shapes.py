@@ -135,7 +135,8 @@ SYMMETRIC = (SYM, SPD)   # the structures whose transpose is the matrix itself
 
 def check_structure(structure: object, shape: Shape, where: str = "a variable") -> None:
     """``structure`` (None, sym, spd, prob) fits ``shape``, else UsageError: sym and spd
-    need a square matrix, prob a vector."""
+    need a square matrix, prob a vector (or a matrix: each row a probability vector,
+    as the one-hot rows of a batch of labels)."""
     if structure is None:
         return
     if structure not in STRUCTURES:
@@ -147,15 +148,18 @@ def check_structure(structure: object, shape: Shape, where: str = "a variable") 
             n = dim_str(shape[0]) if shape else "n"
             raise UsageError(f"{structure} ({name}) in {where} needs a square matrix "
                              f"(e.g. {n},{n},{structure}), not a {describe(shape)}")
-    elif len(shape) != 1:
+    elif len(shape) not in (1, 2):
         raise UsageError(f"{structure} (a {name} vector, entries summing to 1) in {where} "
-                         f"needs a vector (e.g. n,{structure}), not a {describe(shape)}")
+                         f"needs a vector (e.g. n,{structure}) or a matrix whose rows are "
+                         f"(N,k,{structure}), not a {describe(shape)}")
 
 
 def describe_var(shape: Shape, structure: object = None) -> str:
     """``describe`` with the declared structure: ``symmetric matrix (n×n)``,
     ``probability vector (n)``."""
     text = describe(shape)
+    if structure == PROB and len(shape) == 2:
+        return f"{text} whose rows are probability vectors"
     return f"{STRUCTURE_NAMES[structure]} {text}" if structure in STRUCTURE_NAMES else text
 
 
@@ -315,6 +319,33 @@ def resolve(d: Dim) -> Dim:
 
 def unify_shapes(a: Shape, b: Shape) -> bool:
     return len(a) == len(b) and all(same_dim(x, y) for x, y in zip(a, b))
+
+
+def _broadcast_dim(x: Dim, y: Dim) -> Dim:
+    rx, ry = resolve(x), resolve(y)
+    if rx == 1 or ry == 1:  # a literal 1 stretches (an unknown is never made 1 by it)
+        return ry if rx == 1 else rx
+    if same_dim(x, y):
+        return rx
+    raise ShapeError(f"dimensions {rx} and {ry} differ")
+
+
+def broadcast_shapes(a: Shape, b: Shape) -> Shape:
+    """The shape of ``a ∘ b`` for an element-wise operation, as NumPy broadcasts: a
+    scalar goes with anything, a size-1 dimension stretches, a vector ``(n,)`` is read
+    as the row ``(1, n)`` against a matrix. A vector and a row vector are refused (a
+    vector is a column: which one is meant is not clear). Raises ShapeError."""
+    a, b = resolved(a), resolved(b)
+    if not a:
+        return b
+    if not b:
+        return a
+    if len(a) == len(b):
+        return tuple(_broadcast_dim(x, y) for x, y in zip(a, b))
+    vec, mat = (a, b) if len(a) == 1 else (b, a)
+    if resolve(mat[0]) == 1:
+        raise ShapeError("a vector is a column: transpose one of them")
+    return (mat[0], _broadcast_dim(vec[0], mat[1]))
 
 
 def check_same(a: Shape, b: Shape, what: str, left: str, right: str) -> None:

@@ -54,9 +54,13 @@ def _sum_simplify(x):
     if x.rank == 0:
         return x
     if type(x) is E.Var and x.structure == S.PROB:
-        return E.ONE  # a declared probability vector: its entries sum to 1
+        # a declared probability vector: its entries sum to 1 (m rows that do: m)
+        return E.size(S.resolve(x.shape[0])) if x.rank == 2 else E.ONE
     if type(x) is E.Call and x.op is SOFTMAX:
         return E.ONE  # so are softmax's
+    if type(x) is E.Call and x.op.axis is not None and x.op.positive:
+        # softmax(Z, axis=a): each of its lines sums to 1, so all of it to their count
+        return E.size(S.resolve(x.shape[1 - x.op.axis]))
     if type(x) is E.Expand and x.arg.rank == 0:
         return E.mul(x.arg, numel(x.shape))
     st = scalar_times(x)
@@ -73,7 +77,8 @@ def _mean_simplify(x):
     if x.rank == 0:
         return x
     if type(x) is E.Var and x.structure == S.PROB:
-        return E.div(E.ONE, numel(x.shape))  # entries summing to 1: their mean is 1/n
+        # entries summing to 1 (each row of a matrix): their mean is 1/n
+        return E.div(E.ONE, E.size(S.resolve(x.shape[-1])))
     if type(x) is E.Expand and x.arg.rank == 0:
         return x.arg
     st = scalar_times(x)

@@ -31,13 +31,17 @@ class Form:
     - ``"postfix"``: the argument, bracketed if it does not bind tightly, then ``text``
       (``X⁻¹``); in LaTeX ``text`` is a superscript (``X^{-1}``); ``{1}``, ``{2}``...
       in ``text`` stand for the further arguments, written as an exponent (``A³``);
-    - ``"prefix"``: ``text`` then the argument, bracketed likewise (``√x``).
+    - ``"prefix"``: ``text`` then the argument, bracketed likewise (``√x``);
+    - ``"product"``: a product with the argument, ``{x}`` (bracketed as a factor) or
+      ``{xT}`` (transposed) in ``text`` (``{xT}𝟏``: the column sums Xᵀ𝟏).
+
+    ``"wrap"`` may name further arguments, ``{1}``... (``[{0} = {1}]``).
     """
     text: str
     style: str = "call"
 
     def __post_init__(self):
-        if self.style not in ("call", "wrap", "postfix", "prefix"):
+        if self.style not in ("call", "wrap", "postfix", "prefix", "product"):
             raise UsageError(f"unknown notation style {self.style!r}")
 
 
@@ -97,6 +101,7 @@ class Op:
     sympy_match: Optional[Callable] = None
     # ---- notation
     text: str = ""             # the name in the input language
+    axis: Optional[int] = None  # an axis-wise function's axis, written text(x, axis=N)
     public: bool = True        # False: written by another name only (diag(A) is diagonal)
     unicode: Optional[Form] = None
     latex: Optional[Form] = None
@@ -121,9 +126,9 @@ class Op:
         if not self.text:
             setv(self, "text", self.name)
         if self.unicode is None:
-            setv(self, "unicode", Form(self.name))
+            setv(self, "unicode", Form(self.text))
         if self.latex is None:
-            setv(self, "latex", Form(rf"\operatorname{{{self.name}}}"))
+            setv(self, "latex", Form(rf"\operatorname{{{self.text}}}"))
 
     @property
     def smooth(self) -> bool:

@@ -93,7 +93,15 @@ class LatexPrinter(Printer):
     def _print_Eye(self, e):
         return r"\mathrm{I}", PREC_ATOM
 
+    def _print_Select(self, e):
+        if e.stop is None:  # the unit vector e_i, 0-based as the index was written
+            return f"\\mathbf{{e}}_{{{e.start}}}", PREC_ATOM
+        lo = "" if e.start == 0 else e.start
+        return f"\\mathrm{{I}}_{{:,\\,{lo}:{_dim(e.stop)}}}", PREC_ATOM
+
     def _print_Expand(self, e):
+        if e.arg.rank == 1 and e.axis == 1:  # each column the vector: x 1ᵀ
+            return f"{self.parenthesize(e.arg, PREC_POSTFIX)} \\mathbf{{1}}^{{\\top}}", PREC_MUL
         if e.arg.rank == 1:  # a vector repeated as rows
             top = self._sup(e.arg, r"\top")
             return f"\\mathbf{{1}} {top}", PREC_MUL
@@ -252,7 +260,10 @@ class LatexPrinter(Printer):
         """A function written in its notation (:class:`matcalc.ops.Form`); a name
         that is not a command is set upright."""
         if form.style == "wrap":
-            return form.text.format(self.print(e.args[0])[0]), PREC_ATOM
+            return form.text.format(*[self.print(a)[0] for a in e.args]), PREC_ATOM
+        if form.style == "product":
+            x = self.parenthesize(e.args[0], PREC_POSTFIX)
+            return form.text.format(x=x, xT=self._sup(e.args[0], r"\top")), PREC_MUL
         if form.style == "postfix":
             # {1}, {2}...: the further arguments, in the superscript (A^{3})
             text = form.text.format(*[self.print(a)[0] for a in e.args]) \

@@ -102,7 +102,8 @@ def structure_note(d) -> Optional[str]:
     parts = []
     for v in dict.fromkeys(seen):
         if v.structure == S.PROB:
-            parts.append(f"{v.name} a probability vector (its entries sum to 1)")
+            parts.append(f"{v.name} a probability vector (its entries sum to 1)" if v.rank == 1
+                         else f"{v.name} rows of probabilities (each row sums to 1)")
         else:
             parts.append(f"{v.name} {S.STRUCTURE_NAMES[v.structure]} ({v.name}ᵀ = {v.name})")
     return "; ".join(parts) or None

@@ -6,6 +6,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from ..core import expr as E
+from ..core import shapes as S
 from .base import (PREC_ADD, PREC_ATOM, PREC_MUL, PREC_NEG, PREC_POSTFIX, PREC_POW,
                    Printer, power_base)
 
@@ -48,6 +49,10 @@ class AsciiPrinter(Printer):
     mul_sym, div_sym = " * ", " / "
     matmul_sym = " @ "
     neg_sym = "-"
+    # a broadcast vector beside an operand that carries the shape prints as NumPy
+    # broadcasts it: x (as rows), x[:, None] (as columns)
+    compact_broadcast = True
+    tick = "'"
 
     def _print_Var(self, e):
         name = self.names.get(e, e.name)
@@ -62,11 +67,19 @@ class AsciiPrinter(Printer):
     def _print_Eye(self, e):
         return f"eye({e.n})", PREC_ATOM
 
+    def _print_Select(self, e):
+        return f"eye({e.n})[:, {_select_cols(e)}]", PREC_POSTFIX
+
     def _print_Expand(self, e):
-        if e.arg.rank == 1:  # a vector repeated as rows: NumPy broadcasting
-            return (f"{self.parenthesize(e.arg, PREC_ADD, strict=True)} + "
-                    f"zeros({e.shape[0]}, {e.shape[1]})",
-                    PREC_ADD)
+        # a vector broadcast, alone: the outer product with ones, v 𝟏ᵀ or 𝟏 vᵀ (which
+        # parses back to the broadcast); an m×1 column: v[:, None]
+        if e.arg.rank == 1 and e.axis == 1:
+            if S.resolve(e.shape[1]) == 1:
+                return self._column(e.arg), PREC_POSTFIX
+            return f"{self.parenthesize(e.arg, PREC_MUL)} @ ones({e.shape[1]})'", PREC_MUL
+        if e.arg.rank == 1:
+            return (f"ones({e.shape[0]}) @ {self.parenthesize(e.arg, PREC_POSTFIX)}'",
+                    PREC_MUL)
         dims = ", ".join(str(d) for d in e.shape)
         c = E.const_value(e)
         if c in (0, 1) and len(e.shape) == 2 and e.shape[0] == 1:  # a row: ones(n)'
@@ -96,9 +109,40 @@ class AsciiPrinter(Printer):
             hit = memo[e] = any(self.is_full(a) for a in e.args)
         return hit
 
-    def _operand(self, e: E.Expr, siblings_full: bool, prec: int, strict=False) -> str:
+    def carries(self, e: E.Expr) -> bool:
+        """Does ``e`` print at its full shape with no broadcast of its own?"""
+        t = type(e)
+        if t is E.Expand:
+            return False
+        if t is E.Pow:
+            return self.carries(e.base)
+        if t is not E.Mul and t is not E.Add:
+            return True
+        memo = self.__dict__.setdefault("_carries", {})
+        hit = memo.get(e)
+        if hit is None:
+            hit = memo[e] = any(self.carries(a) for a in e.args)
+        return hit
+
+    def fullness(self, operands) -> int:
+        """2: the operands as NumPy broadcasts them give the shape (one carries it, or
+        a column and a row broadcast meet); 1: one prints at its own shape; 0: none."""
+        if not any(self.is_full(a) for a in operands):
+            return 0
+        bare = [E._split_coeff(a)[1] for a in operands]
+        axes = {a.axis for a in bare if type(a) is E.Expand and a.arg.rank == 1}
+        if self.compact_broadcast and (axes == {0, 1} or any(map(self.carries, operands))):
+            return 2
+        return 1
+
+    def _operand(self, e: E.Expr, siblings_full: int, prec: int, strict=False) -> str:
         """An operand of an element-wise operation: an expanded scalar prints as the
-        scalar when a sibling carries the shape (scalar expansion)."""
+        scalar when a sibling carries the shape (scalar expansion); a broadcast vector
+        as NumPy broadcasts it when the shape comes out anyway (``fullness`` 2)."""
+        if siblings_full == 2 and type(e) is E.Expand and e.arg.rank == 1:
+            if e.axis == 1:
+                return self._column(e.arg)
+            return self.parenthesize(e.arg, prec, strict=True)  # (b + x) + A: one term
         if siblings_full and type(e) is E.Expand and e.arg.rank == 0:
             # x + (a + b): a sum (product) expanded as one term (factor) keeps its
             # parentheses, or it would parse as terms (factors) expanded one by one
@@ -107,7 +151,7 @@ class AsciiPrinter(Printer):
 
     def _print_Add(self, e):
         terms = list(e.args)
-        full = any(self.is_full(t) for t in terms)
+        full = self.fullness(terms)
         out = []
         for i, t in enumerate(terms):
             c, factors = self.split_coeff(t)
@@ -132,7 +176,18 @@ class AsciiPrinter(Printer):
             return self._operand_pair(factors[0], full)
         return self._print_mul_parts(c, factors, full)
 
+    def _column(self, v: E.Expr) -> str:
+        """The vector ``v`` as an m×1 column: ``v[:, None]``, or a reduction along the
+        rows with ``keepdims=True``."""
+        if type(v) is E.Call and v.op.axis == 1:
+            return f"{v.op.text}({self._args(v)}, axis=1, keepdims=True)"
+        return f"{self.parenthesize(v, PREC_POSTFIX)}[:, None]"
+
     def _operand_pair(self, e, full):
+        if full == 2 and type(e) is E.Expand and e.arg.rank == 1:
+            if e.axis == 1:
+                return self._column(e.arg), PREC_POSTFIX
+            return self.print(e.arg)
         if full and type(e) is E.Expand and e.arg.rank == 0:
             return self.print(e.arg)
         return self.print(e)
@@ -148,6 +203,13 @@ class AsciiPrinter(Printer):
             # scalar's own factors, divisors last: x / norm2(x), not norm2(x)^-1 * x
             factors = [g for f in factors for g in self._scalar_factors(f)]
         for f in factors:
+            if type(f) is E.Expand and f.arg.rank == 1 and type(f.arg) is E.Pow \
+                    and any(map(self.carries, factors)):
+                ev = E.const_value(f.arg.exp)  # v⁻¹ broadcast: "/ v[:, None]"
+                if ev is not None and ev < 0 and ev.denominator == 1:
+                    den.append(E.expand(f.arg.base if ev == -1 else
+                                        E.power(f.arg.base, E.num(-ev)), f.shape, f.axis))
+                    continue
             if type(f) is E.Pow:
                 ev = E.const_value(f.exp)
                 # x^-2 is "/ x^2"; x^-0.5 stays x^-0.5 (1 / x^0.5 is another node)
@@ -157,7 +219,7 @@ class AsciiPrinter(Printer):
             num.append(f)
         # an expanded scalar prints as the scalar only when another factor, as printed,
         # carries the shape
-        full = full or any(self.is_full(f) for f in num + den)
+        full = max(int(full), self.fullness(num + den))
         neg = c < 0
         c = abs(c)
         parts = []
@@ -169,7 +231,8 @@ class AsciiPrinter(Printer):
                 parts.append(self._wrap(_fraction_text(c), PREC_MUL))
         scalars_only = True  # so far: then c * A @ B needs no brackets ((cA)B = c(AB))
         for i, f in enumerate(num):
-            strict = bool(parts) and not (scalars_only and type(f) is E.MatMul)
+            strict = bool(parts) and not (scalars_only and (type(f) is E.MatMul or type(f)
+                                                            is E.Expand and f.arg.rank == 1))
             parts.append(self._operand(f, full, PREC_MUL, strict=strict))
             scalars_only = scalars_only and (f.rank == 0 or type(f) is E.Expand
                                              and f.arg.rank == 0)
@@ -217,7 +280,10 @@ class AsciiPrinter(Printer):
     def _print_MatMul(self, e):
         if len(e.args) == 1:
             return self.print(e.args[0])
-        parts = [self.parenthesize(f, PREC_MUL, strict=i > 0) for i, f in enumerate(e.args)]
+        parts = [self.parenthesize(f, PREC_MUL, strict=i > 0) if type(f) is not str else f
+                 for i, f in enumerate(_indexed(e.args, self))]
+        if len(parts) == 1:   # an entry, a row or a slice: X[:, j]
+            return parts[0], PREC_POSTFIX
         return self.matmul_sym.join(parts), PREC_MUL
 
     def _print_Transpose(self, e):
@@ -225,11 +291,11 @@ class AsciiPrinter(Printer):
 
     def _args(self, e: E.Expr) -> str:
         """Arguments; in max(0, z) the expanded 0 prints as 0 (scalar expansion)."""
-        full = len(e.args) > 1 and any(self.is_full(a) for a in e.args)
+        full = self.fullness(e.args) if len(e.args) > 1 else 0
         return ", ".join(self._operand(a, full, 0) for a in e.args)
 
     def _print_Call(self, e):
-        return f"{e.op.text}({self._args(e)})", PREC_ATOM
+        return f"{e.op.text}({self._args(e)}{_axis(e)})", PREC_ATOM
 
     def _print_VecLit(self, e):
         return "[" + ", ".join(self.print(a)[0] for a in e.args) + "]", PREC_ATOM
@@ -246,11 +312,20 @@ class UnicodePrinter(AsciiPrinter):
 
     mul_sym = " ⊙ "
     div_sym = " ⊘ "
+    compact_broadcast = False  # x𝟏ᵀ, 𝟏xᵀ: the broadcast is written
+    tick = "ᵀ"
 
     def _print_Eye(self, e):
         return "I", PREC_ATOM
 
+    def _print_Select(self, e):
+        if e.stop is None:  # the unit vector eᵢ (0-based, as the index was written)
+            return "e" + str(e.start).translate(_SUB), PREC_ATOM
+        return f"I[:, {_select_cols(e)}]", PREC_POSTFIX
+
     def _print_Expand(self, e):
+        if e.arg.rank == 1 and e.axis == 1:  # each column the vector: x𝟏ᵀ
+            return f"{self.parenthesize(e.arg, PREC_POSTFIX)}𝟏ᵀ", PREC_MUL
         if e.arg.rank == 1:
             return f"𝟏{self.parenthesize(e.arg, PREC_POSTFIX)}ᵀ", PREC_MUL
         c = E.const_value(e)
@@ -271,6 +346,12 @@ class UnicodePrinter(AsciiPrinter):
                 ev = E.const_value(f.exp)
                 if ev is not None and ev < 0:
                     den.append(f.base if ev == -1 else E.power(f.base, E.num(-ev)))
+                    continue
+            if type(f) is E.Expand and f.arg.rank == 1 and type(f.arg) is E.Pow:
+                ev = E.const_value(f.arg.exp)  # a broadcast divisor: X ⊘ (v𝟏ᵀ)
+                if ev is not None and ev < 0 and ev.denominator == 1:
+                    den.append(E.expand(f.arg.base if ev == -1 else
+                                        E.power(f.arg.base, E.num(-ev)), f.shape, f.axis))
                     continue
             if not scalar_shape and type(f) is E.Expand and f.arg.rank == 0:
                 ev = E.const_value(f.arg.exp) if type(f.arg) is E.Pow else None
@@ -365,7 +446,10 @@ class UnicodePrinter(AsciiPrinter):
     def _print_MatMul(self, e):
         if len(e.args) == 1:
             return self.print(e.args[0])
-        parts = [self.parenthesize(f, PREC_POSTFIX) for f in e.args]
+        parts = [self.parenthesize(f, PREC_POSTFIX) if type(f) is not str else f
+                 for f in _indexed(e.args, self)]
+        if len(parts) == 1:   # an entry, a row or a slice: X[:, j]
+            return parts[0], PREC_POSTFIX
         tight = all(self._tight(p) for p in parts)
         return ("" if tight else " ").join(parts), PREC_MUL
 
@@ -390,9 +474,12 @@ class UnicodePrinter(AsciiPrinter):
     def _form(self, form, e):
         """A function written in its notation (:class:`matcalc.ops.Form`)."""
         if form.style == "call":
-            return f"{form.text}({self._args(e)})", PREC_ATOM
+            return f"{form.text}({self._args(e)}{_axis(e)})", PREC_ATOM
         if form.style == "wrap":
-            return form.text.format(self.print(e.args[0])[0]), PREC_ATOM
+            return form.text.format(*[self.print(a)[0] for a in e.args]), PREC_ATOM
+        if form.style == "product":
+            x = self.parenthesize(e.args[0], PREC_POSTFIX)
+            return form.text.format(x=x, xT=x + "ᵀ"), PREC_MUL
         if _has_exponent(form):
             # a power: the base bracketed if it has a superscript already ((A⁻¹)³),
             # the further arguments {1}, {2}... written as superscripts
@@ -410,6 +497,67 @@ class UnicodePrinter(AsciiPrinter):
         if text and all(ch in "0123456789-" for ch in text):
             return text.translate(_SUP)
         return "^" + self.paren(text)
+
+
+_SUB = str.maketrans("0123456789-", "₀₁₂₃₄₅₆₇₈₉₋")
+
+
+def _select_cols(e) -> str:
+    """The columns of I a ``Select`` takes, as a subscript: ``2`` or ``0:k``."""
+    if e.stop is None:
+        return str(e.start)
+    return f"{'' if e.start == 0 else e.start}:{e.stop}"
+
+
+def _indexed(factors, printer) -> list:
+    """A product's factors with the selections of indexing written as subscripts
+    (``X eⱼ`` as ``X[:, j]``, ``Sᵀx`` as ``x[1:3]``), as text; parses back to the
+    same product."""
+    out: list = []
+    tick = printer.tick
+    i = 0
+    while i < len(factors):
+        f = factors[i]
+        nxt = factors[i + 1] if i + 1 < len(factors) else None
+        after = factors[i + 2] if i + 2 < len(factors) else None
+        row = type(f) is E.Transpose and type(f.arg) is E.Select
+        if row and f.arg.stop is None and nxt is not None and nxt.rank == 2 and \
+                type(after) is E.Select and after.stop is None and not _is_selection(nxt):
+            # eᵢᵀ A eⱼ: the entry A[i, j]
+            out.append(f"{printer.parenthesize(nxt, PREC_POSTFIX)}"
+                       f"[{f.arg.start}, {after.start}]")
+            i += 3
+            continue
+        if nxt is not None and type(nxt) is E.Select and f.rank == 2 and \
+                not _is_selection(f):
+            if type(f) is E.Transpose and nxt.stop is None:   # Aᵀeᵢ: row i of A
+                out.append(f"{printer.parenthesize(f.arg, PREC_POSTFIX)}[{nxt.start}]")
+            else:
+                out.append(f"{printer.parenthesize(f, PREC_POSTFIX)}[:, {_select_cols(nxt)}]")
+            i += 2
+            continue
+        if nxt is not None and row and not _is_selection(nxt):
+            sel, base = f.arg, printer.parenthesize(nxt, PREC_POSTFIX)
+            if nxt.rank == 1:
+                out.append(f"{base}[{_select_cols(sel)}]")
+            elif sel.stop is None:   # eᵢᵀA: row i as a row vector
+                out.append(f"{base}[{sel.start}]{tick}")
+            else:
+                out.append(f"{base}[{_select_cols(sel)}, :]")
+            i += 2
+            continue
+        out.append(f)
+        i += 1
+    return out
+
+
+def _is_selection(f) -> bool:
+    return type(f) is E.Select or type(f) is E.Transpose and type(f.arg) is E.Select
+
+
+def _axis(e) -> str:
+    """``, axis=N`` for an axis-wise function."""
+    return "" if e.op.axis is None else f", axis={e.op.axis}"
 
 
 def _has_exponent(form) -> bool:
