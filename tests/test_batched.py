@@ -208,3 +208,68 @@ def test_code_and_evaluate_agree(what, f, wrt, shapes, textbook, target):
     tol = 1e-4 if target == "jax" else 1e-6  # jax computes in float32 by default
     assert_close(got, d.evaluate(values), f"{what}: generated {target} code", rtol=tol,
                  atol=tol)
+
+
+# Bad input: each a MatcalcError with what is wrong and a caret under where; the CLI
+# prints it (one message line, the input, the caret) on stderr and exits 2.
+# (arguments, words of the message, the caret's column)
+BAD = [
+    (["diff", "sum(X, axis=2)", "--wrt", "X"], ["axis 2 is out of range", "matrix"], 13),
+    (["diff", "softmax(x, axis=1)", "--wrt", "x"], ["axis 1 is out of range", "vector"], 17),
+    (["diff", "sum(X, axis=-3)", "--wrt", "X"], ["axis -3 is out of range"], 13),
+    (["diff", "X - Y.sum(axis=1)", "--wrt", "X", "--shape", "X=3,4", "--shape", "Y=3,4"],
+     ["cannot", "matrix (3×4)", "vector (3)"], 3),
+    (["diff", "x[:, None] + y[:, None]", "--wrt", "x", "--shape", "x=3", "--shape", "y=4"],
+     ["cannot", "(3×1)", "(4×1)"], 12),
+    (["diff", "X[4, 0]", "--wrt", "X", "--shape", "X=4,2"],
+     ["index 4 is out of range", "length 4"], 2),
+    (["diff", "x[1:7]", "--wrt", "x", "--shape", "x=5"], ["slice 1:7", "length 5"], 2),
+    (["diff", "np.softmax(x)", "--wrt", "x"], ["np.softmax", "closest"], 4),
+    (["diff", "np.linalg.pinv(X)", "--wrt", "X"], ["np.linalg.pinv", "np.linalg.inv"], 11),
+    (["diff", "sum(X, axes=1)", "--wrt", "X"], ["axes"], 8),
+    (["diff", "x[::2]", "--wrt", "x"], ["step"], 5),
+    (["diff", "X.frobnicate()", "--wrt", "X"], ["frobnicate"], 3),
+]
+
+
+@pytest.mark.parametrize("args, words, column", BAD, ids=[a[1] for a, _, _ in BAD])
+def test_bad_batched_input_is_one_clear_line_and_exit_2(capsys, args, words, column):
+    from matcalc.cli import main
+    assert main(args) == 2
+    out, err = capsys.readouterr()
+    lines = err.rstrip("\n").split("\n")
+    assert out == "" and lines[0].startswith("matcalc: "), err
+    assert "Traceback" not in err
+    for w in words:
+        assert w in lines[0], (w, err)
+    assert f"column {column})" in lines[0], err
+    assert lines[2] == " " * (column + 1) + "^", err   # the caret under that column
+
+
+# The standard results, proved: SymPy over explicit 2×2 matrices (every entry a
+# symbol; the rows of a prob matrix summing to 1), and finite differences.
+PROVED = [r for r in TEXTBOOK if any(w in r[0] for w in (
+    "cross-entropy by", "2-layer MLP by W2", "2-layer MLP by b1", "attention by V",
+    "row-wise softmax", "column sums", "outer differences by x", "a column X[:, 0]"))]
+
+
+@pytest.mark.parametrize("what, f, wrt, shapes, textbook", PROVED,
+                         ids=[r[0] for r in PROVED])
+def test_verify_proves_the_standard_results(what, f, wrt, shapes, textbook):
+    report = matcalc.diff(f, wrt, shapes).verify(dims=(2,), budget=20)
+    assert report.ok, "\n".join(report.lines())
+    assert all(c.status == "holds" for c in report.checks), "\n".join(report.lines())
+
+
+def test_a_slice_to_a_declared_dimension():
+    """X[:, :k] with k a declared dimension: an N×k block, checked at sizes where k ≤ n
+    (and refused, when evaluated, where k > n)."""
+    shapes = {"X": "N,n", "W": "k,m"}
+    f = matcalc.parse("sum((X[:, :k] @ W)**2)", shapes)
+    assert str(f) == "sum((X[:, :k] @ W)^2)"
+    for dims in ({"N": 3, "n": 4, "k": 2, "m": 2}, {"N": 2, "n": 3, "k": 3, "m": 4}):
+        check(f, "X", shapes, dims=dims, points=1)
+        check(f, "W", shapes, dims=dims, points=1)
+    values = {"X": np.ones((3, 2)), "W": np.ones((3, 2))}
+    with pytest.raises(matcalc.EvalError, match="out of range"):
+        matcalc.evaluate(f, values)

@@ -34,3 +34,14 @@ def test_architecture_bench_smoke_runs(tmp_path):
                 "k-layer network"):
         assert row in p.stdout
     assert "time ~ k^" in p.stdout
+
+
+def test_batched_bench_smoke_runs(tmp_path):
+    """bench/batched.py --smoke: generated code, hand-written NumPy (and jax.grad where
+    installed) agree and are timed, at tiny sizes."""
+    p = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "batched.py"),
+                        "--smoke"], capture_output=True, text=True, cwd=str(tmp_path),
+                       timeout=120, env=dict(os.environ, PYTHONPATH=ROOT))
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+    for row in ("softmax CE, by W", "MLP, by W1", "gen/hand"):
+        assert row in p.stdout

@@ -238,7 +238,8 @@ def _flat(v) -> list:
 def explicit_var(v: E.Expr, dims: dict):
     """A variable as an explicit SymPy matrix of real scalar symbols (a Symbol if
     scalar). A symmetric one (sym, spd) has one symbol for ``[i,j]`` and ``[j,i]``; a
-    probability vector's last entry is 1 minus the sum of the others."""
+    probability vector's last entry is 1 minus the sum of the others (each row's, for a
+    matrix of probability rows)."""
     import sympy as sp
     if v.rank == 0:
         return sp.Symbol(v.name, real=True)
@@ -251,7 +252,11 @@ def explicit_var(v: E.Expr, dims: dict):
     if v.symmetric:
         return sp.Matrix(r, c, lambda i, j: sp.Symbol(
             f"{v.name}[{min(i, j)},{max(i, j)}]", real=True))
-    return sp.Matrix(r, c, lambda i, j: sp.Symbol(f"{v.name}[{i},{j}]", real=True))
+    m = sp.Matrix(r, c, lambda i, j: sp.Symbol(f"{v.name}[{i},{j}]", real=True))
+    if v.structure == S.PROB:  # rows of probabilities: each row's last entry
+        for i in range(r):
+            m[i, c - 1] = 1 - sum(m[i, j] for j in range(c - 1))
+    return m
 
 
 def _entry_factors(d, count: int, cols: int) -> list:
