@@ -41,6 +41,8 @@ FUNCTIONS: dict[str, tuple] = {
     "np.min": ("reduce", ops.MIN),
     "np.amax": ("reduce", ops.MAX),
     "np.amin": ("reduce", ops.MIN),
+    "np.var": ("reduce", ops.VAR),     # written with mean: NumPy's ddof 0
+    "np.std": ("reduce", ops.STD),
     # element-wise
     "np.exp": ("func", ops.EXP),
     "np.log": ("func", ops.LOG),
@@ -79,6 +81,8 @@ METHODS: dict[str, tuple] = {
     ".mean": ("reduce", ops.MEAN),
     ".max": ("reduce", ops.MAX),
     ".min": ("reduce", ops.MIN),
+    ".var": ("reduce", ops.VAR),
+    ".std": ("reduce", ops.STD),
     ".dot": ("np_dot", None),
     ".transpose": ("transpose", None),
     ".trace": ("func", ops.TR),

@@ -130,7 +130,7 @@ _KEYWORDS = ("axis", "keepdims")
 _CONSTANT_NAMES = ("None", "True", "False")
 # The functions that take axis= and keepdims=
 _AXIS_OPS = {op.name: op for op in (ops.SUM, ops.MEAN, ops.MAX, ops.MIN, ops.SOFTMAX,
-                                    ops.LOGSUMEXP, ops.NORM2, ops.NORM1)}
+                                    ops.LOGSUMEXP, ops.NORM2, ops.NORM1, ops.VAR, ops.STD)}
 
 
 def _pos(tok) -> tuple[int, int] | None:
@@ -423,7 +423,8 @@ def _call(name_tok, args, kwargs=()):
     name = str(name_tok)
     name = ops.ALIASES.get(name, name)
     axis_op = _AXIS_OPS.get(name)
-    if axis_op is not None and (kwargs or axis_op in (ops.MAX, ops.MIN) and len(args) == 1):
+    if axis_op is not None and (kwargs or axis_op in (ops.MAX, ops.MIN) and len(args) == 1
+                                or axis_op in (ops.VAR, ops.STD)):
         # sum(X, axis=0), mean(X, keepdims=True); max(X) and min(X) of one argument
         if len(args) == 2 and axis_op in (ops.MAX, ops.MIN):
             raise ParseError(f"{name}(a, b) is element-wise and takes no keyword argument "
@@ -489,7 +490,7 @@ def _reduction(op, tok, args, kwargs, shown, np_axis, method=False):
         else:
             keepdims = k.value
     x = _resolve_name(args[0])
-    if axis is None and not keepdims and op not in (ops.MAX, ops.MIN):
+    if axis is None and not keepdims and op not in (ops.MAX, ops.MIN, ops.VAR, ops.STD):
         return _with_pos(tok, E.call, op, x)
     return _with_pos(where, _reduce_call, op.name, x, axis, keepdims)
 
@@ -820,13 +821,9 @@ class _Pending:
     def build(self) -> E.Expr:
         if self.kind == "matmul":
             return E.matmul(*self.items)
-        shape = S.resolved(self.shape)
-        full = next((i for i in self.items if S.resolved(i.shape) == shape), None)
-        if full is None:  # x[:, None] * y[None, :]: no operand has the result's shape
-            items = [E.broadcast_to(i, self.shape) for i in self.items]
-        else:
-            items = [i if i is full or S.resolved(i.shape) == shape
-                     else E.broadcast(i, full, "combine")[0] for i in self.items]
+        # each operand broadcast to the chain's shape (x[:, None] * y[None, :]: maybe
+        # none of them has it)
+        items = [E.broadcast_to(i, self.shape) for i in self.items]
         return E.add(*items) if self.kind == "add" else E.mul(*items)
 
 
@@ -862,34 +859,13 @@ def _push(kind: str, acc, op, b: E.Expr, shown: E.Expr | None = None):
 
 
 def _broadcast_shape(a: tuple, b: tuple) -> tuple:
-    ra, rb = S.resolved(a), S.resolved(b)
-    if 2 in (len(a), len(b)) and any((x == 1) != (y == 1) and (S.is_unknown(x) or
-                                                                S.is_unknown(y))
-                                     for x, y in zip(ra[::-1], rb[::-1])):
-        # a size 1 stretches over an unknown size, which stays unknown (NumPy): it is
-        # not made 1 (X - X.max(axis=1, keepdims=True) keeps X m×n)
-        try:
-            return S.broadcast_shapes(a, b)
-        except ShapeError:
-            raise ShapeError("") from None
-    if S.unify_shapes(a, b):
-        return a
-    if len(a) == 0:
-        return b
-    if len(b) == 0:
-        return a
-    if len(a) == 1 and len(b) == 2 and S.same_dim(a[0], b[1]) and S.resolve(b[0]) != 1:
-        return b
-    if len(b) == 1 and len(a) == 2 and S.same_dim(b[0], a[1]) and S.resolve(a[0]) != 1:
-        return a
-    if 2 in (len(a), len(b)) and 1 in S.resolved(a) + S.resolved(b):
-        # NumPy stretches a dimension of size 1: X - X.mean(axis=1, keepdims=True)
-        # (m×n and m×1), x[:, None] * y[None, :] (n×1 and 1×m), y[:, None] + x
-        try:
-            return S.broadcast_shapes(a, b)
-        except ShapeError:
-            pass
-    raise ShapeError("")
+    """The shape of an element-wise chain so far, as NumPy broadcasts
+    (``S.broadcast_shapes``): a size 1 stretches over an unknown size, which stays
+    unknown (``X - X.max(axis=1, keepdims=True)`` keeps X m×n)."""
+    try:
+        return S.broadcast_shapes(a, b)
+    except ShapeError:
+        raise ShapeError("") from None
 
 
 def _chain_shape(a: tuple, b: E.Expr) -> tuple:

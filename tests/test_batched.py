@@ -83,6 +83,13 @@ BATCHED = [
     ("layer norm by X", f"sum(G * {LN_H})", "X", MAT,
      f"(G - mean(G, axis=1, keepdims=True) - {LN_H}*mean(G*{LN_H}, axis=1, keepdims=True))"
      f"/{LN_S}"),
+    ("layer norm with np.var, by X",
+     "np.sum(G * (X - X.mean(axis=1, keepdims=True)) / np.sqrt(X.var(axis=1, keepdims=True)"
+     " + 1))", "X", MAT, None),
+    ("layer norm's scale g", f"sum(G * (g * {LN_H} + beta))", "g",
+     {**MAT, "g": "n", "beta": "n"}, f"sum(G * {LN_H}, axis=0)"),
+    ("layer norm's shift beta", f"sum(G * (g * {LN_H} + beta))", "beta",
+     {**MAT, "g": "n", "beta": "n"}, "sum(G, axis=0)"),
     ("batch norm (columns) by X",
      "sum(G * (X - mean(X, axis=0)) / sqrt(mean((X - mean(X, axis=0))**2, axis=0) + 1))",
      "X", MAT, None),

@@ -112,6 +112,10 @@ def test_np_declared_as_a_variable_is_a_variable():
 
 # --------------------------------------------------------------- keywords
 KWARGS = [
+    ("np.var(X, axis=0)", "var(X, axis=0)"),
+    ("np.std(X, axis=1, keepdims=True)", "std(X, axis=1, keepdims=True)"),
+    ("np.var(x)", "mean((x - mean(x))^2)"),
+    ("np.std(X)", "sqrt(mean((X - mean(X))^2))"),
     ("sum(X, axis=None)", "sum(X)"),
     ("np.sum(X, axis=None)", "sum(X)"),
     ("np.sum(X, None)", "sum(X)"),
@@ -184,6 +188,9 @@ def test_reduction_values_are_numpys(text):
 
 # ---------------------------------------------------------------- methods
 METHODS = [
+    ("X.var()", "mean((X - mean(X))^2)"),
+    ("X.var(axis=1)", "mean((X - mean(X, axis=1, keepdims=True))^2, axis=1)"),
+    ("X.std(axis=0)", "sqrt(mean((X - mean(X, axis=0))^2, axis=0))"),
     ("X.sum()", "sum(X)"),
     ("X.sum(axis=1)", "sum(X, axis=1)"),
     ("X.sum(1)", "sum(X, axis=1)"),

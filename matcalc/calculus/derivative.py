@@ -75,6 +75,12 @@ def find_wrt(f: E.Expr, wrt, shapes=None, declare=_python_declaration) -> E.Expr
 def _free(v: E.Expr, declare) -> E.Expr:
     """``v``, if a derivative by it is defined: not by a probability vector, whose
     entries are tied by sum = 1 (DiffError, suggesting a plain declaration)."""
+    if v.structure == S.PROB and v.rank == 2:
+        dims = ",".join(str(d) for d in v.shape)
+        raise DiffError(f"{v.name} is declared prob (each row a probability vector): the "
+                        f"entries of a row are tied (they sum to 1), so a derivative by "
+                        f"{v.name} is not defined by its entries; to differentiate by it, "
+                        f"declare it without prob ({dims})")
     if v.structure == S.PROB:
         plain = declare(v.name)
         raise DiffError(f"{v.name} is declared a probability vector (prob): its entries "

@@ -578,6 +578,11 @@ def broadcast_to(x: Expr, shape: tuple) -> Expr:
         return x
     if x.rank == 0:
         return expand(x, shape)
+    s = _scalar_of(x)
+    if s is not None:   # a scalar kept with size-1 axes (sum(X, keepdims=True))
+        return expand(s, shape)
+    if x.rank == 1 and _is_one(x.shape[0]) and not (len(shape) == 2 and _is_one(shape[1])):
+        return expand(entry(x, 0), shape)      # a vector of length 1: its one entry
     if x.rank == 1 and len(shape) == 2:
         return expand(x, shape, 0)
     if x.rank == 2 and len(shape) == 2:

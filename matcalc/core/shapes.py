@@ -344,6 +344,7 @@ def broadcast_shapes(a: Shape, b: Shape) -> Shape:
         return tuple(_broadcast_dim(x, y) for x, y in zip(a, b))
     vec, mat = (a, b) if len(a) == 1 else (b, a)
     if resolve(mat[0]) == 1:
+        same_dim(vec[0], mat[1])  # x' + y: the lengths are tied all the same
         raise ShapeError("a vector is a column: transpose one of them")
     return (mat[0], _broadcast_dim(vec[0], mat[1]))
 

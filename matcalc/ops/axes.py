@@ -15,6 +15,7 @@ from ..core import expr as E
 from ..core import shapes as S
 from ..errors import BridgeError, ShapeError
 from .registry import Form, Op, register
+from .elementwise import SQRT
 from .reductions import LOGSUMEXP, MEAN, NORM1, NORM2, SOFTMAX, SUM, scalar_times
 
 AXIS_FUNCS = ("sum", "mean", "max", "min", "softmax", "logsumexp", "norm2")
@@ -424,6 +425,31 @@ def _build():
 _build()
 
 
+class Statistic:
+    """A function of the language written with the others, not a record of its own:
+    its derivative, code and printing are those of what it is built from."""
+    __slots__ = ("name", "doc")
+
+    def __init__(self, name: str, doc: str):
+        self.name, self.doc = name, doc
+
+    def __repr__(self) -> str:
+        return f"<Statistic {self.name}>"
+
+
+VAR = Statistic("var", "var(X, axis) = mean((X − mean(X, axis, keepdims=True))², axis), "
+                       "NumPy's (ddof 0)")
+STD = Statistic("std", "std(X, axis) = √var(X, axis)")
+STATISTICS = {s.name: s for s in (VAR, STD)}
+
+
+def _statistic(name: str, x: E.Expr, axis, keepdims: bool) -> E.Expr:
+    centred = E.sub(*E.broadcast(x, reduce_call("mean", x, axis, axis is not None),
+                                 "subtract"))
+    var = reduce_call("mean", E.power(centred, E.num(2)), axis, keepdims)
+    return var if name == "var" else E.call(SQRT, var)
+
+
 def along(op: Op, axis: int) -> Op:
     """The axis-wise version of an all-entries function: ``along(SOFTMAX, 1)`` is
     row-wise softmax (KeyError for a function without one)."""
@@ -451,6 +477,10 @@ def reduce_call(name: str, x: E.Expr, axis=None, keepdims: bool = False) -> E.Ex
     length 1 (``(m, 1)`` or the row ``(1, n)``)."""
     if name == "norm":
         name = "norm2"
+    if name in STATISTICS:
+        if axis is not None:  # checked and normalised below, through mean
+            reduce_call("mean", x, axis)
+        return _statistic(name, x, axis, keepdims)
     if (name, None) not in AXIS_OPS:
         raise ShapeError(f"{name}() takes no axis")
     if axis is not None:

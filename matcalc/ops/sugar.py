@@ -47,4 +47,5 @@ def spelled_ops() -> dict:
 
 def known_names() -> list[str]:
     """The function names the language lists (aliases aside)."""
-    return sorted(set(spelled_ops()) | set(SUGAR) | set(CONSTANTS))
+    from .axes import STATISTICS
+    return sorted(set(spelled_ops()) | set(SUGAR) | set(CONSTANTS) | set(STATISTICS))
