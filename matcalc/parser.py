@@ -245,16 +245,13 @@ def _lark_transformer():
             if isinstance(x, _Pair):
                 return _slogdet_item(x, items)
             x = expr(x)
-            if len(items) == 1 and type(items[0].value) is int and items[0].value >= 0 \
-                    and x.rank == 1:
-                # x[i] of a vector: its entry
-                i = items[0].value
-                length = S.resolve(x.shape[0])
-                if isinstance(length, int) and not i < length:
+            if len(items) == 1 and type(items[0].value) is int and x.rank == 1:
+                # x[i] past the end of a vector of known length: the caret under i
+                i, length = items[0].value, S.resolve(x.shape[0])
+                if isinstance(length, int) and not -length <= i < length:
                     raise ShapeError(f"index {i} is out of range for a vector of length "
                                      f"{length}", _pos(items[0].token))
-                return at(lsq, E.entry, x, i)
-            return at(lsq, _subscript, x, [it.value for it in items])
+            return at(lsq, E.subscript, x, [it.value for it in items])
 
         def subscripts(self, c):
             return [x for x in c if not _is_token(x, "COMMA")]
@@ -463,13 +460,6 @@ def _no_keyword(shown: str, k: _Kwarg) -> ParseError:
     return ParseError(f"{shown}() takes no keyword argument {k.name}", _pos(k.token))
 
 
-def _reduce_call(name, x, axis, keepdims):
-    reduce_call = getattr(ops, "reduce_call", None)
-    if reduce_call is None:
-        raise ParseError(f"{name}() along an axis is not supported by this version")
-    return reduce_call(name, x, axis, keepdims)
-
-
 def _reduction(op, tok, args, kwargs, shown, np_axis, method=False):
     """``op(x, axis=..., keepdims=...)``: one of the functions of ``_AXIS_OPS``; with
     ``np_axis``, NumPy's second positional argument is the axis (``np.sum(X, 0)``)."""
@@ -492,7 +482,7 @@ def _reduction(op, tok, args, kwargs, shown, np_axis, method=False):
     x = _resolve_name(args[0])
     if axis is None and not keepdims and op not in (ops.MAX, ops.MIN, ops.VAR, ops.STD):
         return _with_pos(tok, E.call, op, x)
-    return _with_pos(where, _reduce_call, op.name, x, axis, keepdims)
+    return _with_pos(where, ops.reduce_call, op.name, x, axis, keepdims)
 
 
 def _positional_axis(arg, shown, op):
@@ -566,14 +556,6 @@ def _subitem(c) -> _Item:
                              _pos(b.token))
     start, stop = (None if b is None else b.value for b in bounds[:2])
     return _Item(slice(start, stop), first.token if isinstance(first, _Bound) else first)
-
-
-def _subscript(x, items):
-    subscript = getattr(E, "subscript", None)
-    if subscript is None:
-        raise ParseError("this subscript is not supported by this version (only x[i] of "
-                         "a vector)")
-    return subscript(x, items)
 
 
 def _slogdet_item(pair: _Pair, items) -> E.Expr:
