@@ -280,3 +280,20 @@ def test_a_slice_to_a_declared_dimension():
     values = {"X": np.ones((3, 2)), "W": np.ones((3, 2))}
     with pytest.raises(matcalc.EvalError, match="out of range"):
         matcalc.evaluate(f, values)
+
+
+@pytest.mark.parametrize("text", [
+    "max(X)", "min(X, axis=0)", "max(X, axis=1)", "logsumexp(X, axis=0)",
+    "softmax(X, axis=1)", "softmax(X, axis=0)", "norm2(X, axis=1)", "sum(X, axis=0)",
+    "mean(X, axis=1)", "X[:, 1]", "X[1, 0:2]", "X - X.mean(axis=1, keepdims=True)",
+    "X.var(axis=0)", "X - X.max(axis=0, keepdims=True)"])
+def test_sympy_form_of_batched_expressions(text):
+    """The SymPy bridge (``--sympy-simplify``, ``Expr.to_sympy``) gives the same values."""
+    sp = pytest.importorskip("sympy")
+    from matcalc.backends.sympy_bridge import to_sympy
+    X = np.random.default_rng(0).standard_normal((2, 3))
+    e = matcalc.parse(text, {"X": (2, 3)})
+    v = to_sympy(e).subs(sp.MatrixSymbol("X", 2, 3), sp.Matrix(X)).doit()
+    want = matcalc.evaluate(e, {"X": X})
+    got = np.array(sp.Matrix(v).evalf() if hasattr(v, "shape") else v, dtype=float)
+    assert_close(got.reshape(np.shape(want)), want, text)

@@ -424,7 +424,7 @@ def test_slogdet_errors(text, col, words):
     ("x[1.5]", 3, ["whole number"], ParseError),
     ("x[np.foo]", 3, ["np.foo cannot be an index"], ParseError),
     ("v[5]", 3, ["index 5", "length 5"], ShapeError),
-    ("v[-6]", 2, ["-6"], ShapeError),
+    ("v[-6]", 3, ["-6"], ShapeError),
     ("M[4, 0]", 2, ["4"], ShapeError),
     ("M[:, 1:7]", 2, ["1:7"], ShapeError),
     ("v[1, 2]", 2, ["too many indices"], ShapeError),

@@ -607,7 +607,7 @@ def broadcast(a: Expr, b: Expr, what: str) -> tuple[Expr, Expr]:
     except ShapeError as err:
         raise ShapeError(f"cannot {what} {S.describe(S.resolved(a.shape))} and "
                          f"{S.describe(S.resolved(b.shape))}"
-                         + (f" ({err.message})" if "column" in err.message else "")) from None
+                         + (f" ({err.message})" if err.message else "")) from None
     return broadcast_to(a, shape), broadcast_to(b, shape)
 
 

@@ -10,7 +10,7 @@ from .elementwise import (ABS, COS, EXP, LOG, MAX, MIN, RELU, SIGMOID, SIGN, SIN
                           SOFTPLUS, SQRT, STEP, TAN, TANH)
 from .reductions import LOGSUMEXP, MEAN, NORM1, NORM2, SOFTMAX, SUM
 from .linalg import DET, DIAG, DIAGONAL, INV, LOGDET, MATPOW, TR
-from .axes import (AXIS_FUNCS, AXIS_OPS, EQUAL, STATISTICS, STD, VAR, along, axis_sum,
+from .axes import (AXIS_OPS, EQUAL, STATISTICS, STD, VAR, along, axis_sum,
                    base_of, reduce_call)
 from .sugar import ALIASES, CONSTANTS, FILLED, SUGAR, known_names, spelled_ops
 
@@ -20,6 +20,6 @@ __all__ = [
     "ABS", "COS", "EXP", "LOG", "MAX", "MIN", "RELU", "SIGMOID", "SIGN", "SIN", "SOFTPLUS",
     "SQRT", "STEP", "TAN", "TANH", "LOGSUMEXP", "MEAN", "NORM1", "NORM2", "SOFTMAX", "SUM",
     "DET", "DIAG", "DIAGONAL", "INV", "LOGDET", "MATPOW", "TR",
-    "AXIS_FUNCS", "AXIS_OPS", "EQUAL", "STATISTICS", "STD", "VAR", "along", "axis_sum",
+    "AXIS_OPS", "EQUAL", "STATISTICS", "STD", "VAR", "along", "axis_sum",
     "base_of", "reduce_call",
 ]

@@ -18,7 +18,6 @@ from .registry import Form, Op, register
 from .elementwise import SQRT
 from .reductions import LOGSUMEXP, MEAN, NORM1, NORM2, SOFTMAX, SUM, scalar_times
 
-AXIS_FUNCS = ("sum", "mean", "max", "min", "softmax", "logsumexp", "norm2")
 # (name, axis) -> the op; (name, None) -> the all-entries op
 AXIS_OPS: dict[tuple, Op] = {}
 _WHAT = {0: "col", 1: "row"}   # the notation's subscript: one value per column / row
@@ -74,26 +73,27 @@ def _explicit_softmax(axis):
     return explicit
 
 
-def _sympy_lines(kit, x, axis, fn):
-    """A matrix-expression form through the explicit entries (the bridge works on
-    explicit matrices when the sizes are known)."""
-    sp = kit.sp
-    try:
-        m = sp.Matrix(x.as_explicit())
-    except (TypeError, ValueError, AttributeError):
-        raise BridgeError("SymPy has no matrix form for an axis-wise function of "
-                          "symbolic size") from None
-    return sp.ImmutableMatrix(_explicit_reduce(fn, axis)(sp, [m], None))
+def _through_entries(explicit):
+    """The SymPy matrix-expression form of an axis-wise function, through the explicit
+    form of its argument's entries (there are entries when the sizes are known)."""
+    def form(kit, node, args):
+        sp = kit.sp
+        try:
+            m = sp.Matrix(args[0].as_explicit())
+        except (TypeError, ValueError, AttributeError):
+            raise BridgeError("SymPy has no matrix form for an axis-wise function of "
+                              "symbolic size") from None
+        out = explicit(sp, [m], None)
+        return sp.ImmutableMatrix(out) if isinstance(out, sp.MatrixBase) else out
+    return form
 
 
-def _sympy_softmax(kit, x, axis):
-    sp = kit.sp
-    try:
-        m = sp.Matrix(x.as_explicit())
-    except (TypeError, ValueError, AttributeError):
-        raise BridgeError("SymPy has no matrix form for an axis-wise function of "
-                          "symbolic size") from None
-    return sp.ImmutableMatrix(_explicit_softmax(axis)(sp, [m], None))
+def _lse_sympy(sp, v):
+    return sp.log(sum(sp.exp(t) for t in v))
+
+
+def _norm2_sympy(sp, v):
+    return sp.sqrt(sum(t ** 2 for t in v))
 
 
 # ---------------------------------------------------------------- the records
@@ -253,9 +253,8 @@ def _register_logsumexp(axis):
         rule="axis-wise log-sum-exp",
         doc=f"d logsumexp(X, axis={axis}) = sum(softmax(X, axis={axis}) ⊙ dX, axis={axis})",
         code={"*": "{helper}({0})"}, helpers=_lse_helpers(axis),
-        sympy=lambda kit, node, args: _sympy_lines(
-            kit, args[0], axis, lambda sp, v: sp.log(sum(sp.exp(t) for t in v))),
-        explicit=_explicit_reduce(lambda sp, v: sp.log(sum(sp.exp(t) for t in v)), axis),
+        sympy=_through_entries(_explicit_reduce(_lse_sympy, axis)),
+        explicit=_explicit_reduce(_lse_sympy, axis),
         text="logsumexp", axis=axis, public=False,
         latex=Form(r"\operatorname{logsumexp}_{\text{%s}}" % _WHAT[axis]),
         applies=f"`logsumexp(X, axis={axis})`",
@@ -278,7 +277,7 @@ def _register_softmax(axis):
             f"(one softmax Jacobian per {'row' if axis == 1 else 'column'}) and is never "
             f"formed",
         code={"*": "{helper}({0})"}, helpers=_softmax_helpers(axis),
-        sympy=lambda kit, node, args: _sympy_softmax(kit, args[0], axis),
+        sympy=_through_entries(_explicit_softmax(axis)),
         explicit=_explicit_softmax(axis), text="softmax", axis=axis, public=False,
         latex=Form(r"\operatorname{softmax}_{\text{%s}}" % _WHAT[axis]),
         applies=f"`softmax(Z, axis={axis})`",
@@ -314,9 +313,8 @@ def _register_norm2(axis):
         doc=f"d norm2(X, axis={axis}) = sum(X ⊙ dX, axis={axis}) ⊘ norm2(X, axis={axis})",
         code={"*": "{helper}({0})"}, helpers=helpers,
         code_squared="{xp}.sum({0} * {0}, axis=%d)" % axis,
-        sympy=lambda kit, node, args: _sympy_lines(
-            kit, args[0], axis, lambda sp, v: sp.sqrt(sum(t ** 2 for t in v))),
-        explicit=_explicit_reduce(lambda sp, v: sp.sqrt(sum(t ** 2 for t in v)), axis),
+        sympy=_through_entries(_explicit_reduce(_norm2_sympy, axis)),
+        explicit=_explicit_reduce(_norm2_sympy, axis),
         text="norm2", axis=axis, public=False,
         latex=Form(r"\left\| {0} \right\|_{{\text{{%s}}}}" % _WHAT[axis], "wrap"),
         applies=f"`norm2(X, axis={axis})`", example=(f"sum(norm2(X, axis={axis}))", "X")))
@@ -382,11 +380,7 @@ def _register_extreme(fn, axis):
             f"{'largest' if is_max else 'smallest'} entry of X"
             f"{'' if axis is None else ' in ' + _EACH[axis]} ([X = {fn}] ⊙ dX summed); "
             f"where entries tie, shared equally among them (as JAX does)",
-        code=code, sympy=lambda kit, node, args: _sympy_lines(
-            kit, args[0], 0, lambda sp, v: (sp.Max if is_max else sp.Min)(*v))
-        if axis is None else _sympy_lines(kit, args[0], axis,
-                                          lambda sp, v: (sp.Max if is_max else sp.Min)(*v)),
-        explicit=explicit, text=fn, axis=axis, latex=latex, public=False,
+        code=code, sympy=_through_entries(explicit), explicit=explicit, text=fn, axis=axis, latex=latex, public=False,
         applies=f"`{fn}(X{'' if axis is None else ', axis=%d' % axis})`",
         example=(f"{fn}(x)" if axis is None else f"sum({fn}(X, axis={axis}))",
                  "x" if axis is None else "X")))
