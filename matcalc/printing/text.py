@@ -203,13 +203,10 @@ class AsciiPrinter(Printer):
             # scalar's own factors, divisors last: x / norm2(x), not norm2(x)^-1 * x
             factors = [g for f in factors for g in self._scalar_factors(f)]
         for f in factors:
-            if type(f) is E.Expand and f.arg.rank == 1 and type(f.arg) is E.Pow \
-                    and any(map(self.carries, factors)):
-                ev = E.const_value(f.arg.exp)  # v⁻¹ broadcast: "/ v[:, None]"
-                if ev is not None and ev < 0 and ev.denominator == 1:
-                    den.append(E.expand(f.arg.base if ev == -1 else
-                                        E.power(f.arg.base, E.num(-ev)), f.shape, f.axis))
-                    continue
+            d = _broadcast_divisor(f) if any(map(self.carries, factors)) else None
+            if d is not None:  # v⁻¹ broadcast: "/ v[:, None]"
+                den.append(d)
+                continue
             if type(f) is E.Pow:
                 ev = E.const_value(f.exp)
                 # x^-2 is "/ x^2"; x^-0.5 stays x^-0.5 (1 / x^0.5 is another node)
@@ -347,12 +344,10 @@ class UnicodePrinter(AsciiPrinter):
                 if ev is not None and ev < 0:
                     den.append(f.base if ev == -1 else E.power(f.base, E.num(-ev)))
                     continue
-            if type(f) is E.Expand and f.arg.rank == 1 and type(f.arg) is E.Pow:
-                ev = E.const_value(f.arg.exp)  # a broadcast divisor: X ⊘ (v𝟏ᵀ)
-                if ev is not None and ev < 0 and ev.denominator == 1:
-                    den.append(E.expand(f.arg.base if ev == -1 else
-                                        E.power(f.arg.base, E.num(-ev)), f.shape, f.axis))
-                    continue
+            d = _broadcast_divisor(f)
+            if d is not None:  # a broadcast divisor: X ⊘ (v𝟏ᵀ)
+                den.append(d)
+                continue
             if not scalar_shape and type(f) is E.Expand and f.arg.rank == 0:
                 ev = E.const_value(f.arg.exp) if type(f.arg) is E.Pow else None
                 if ev is not None and ev < 0:  # a scalar divisor: xᵀ / ‖x‖
@@ -553,6 +548,16 @@ def _indexed(factors, printer) -> list:
 
 def _is_selection(f) -> bool:
     return type(f) is E.Select or type(f) is E.Transpose and type(f.arg) is E.Select
+
+
+def _broadcast_divisor(f: E.Expr):
+    """For a factor ``v⁻ᵏ`` broadcast, the broadcast ``vᵏ`` it divides by; else None."""
+    if type(f) is E.Expand and f.arg.rank == 1 and type(f.arg) is E.Pow:
+        ev = E.const_value(f.arg.exp)
+        if ev is not None and ev < 0 and ev.denominator == 1:
+            base = f.arg.base if ev == -1 else E.power(f.arg.base, E.num(-ev))
+            return E.expand(base, f.shape, f.axis)
+    return None
 
 
 def _axis(e) -> str:
