@@ -596,7 +596,7 @@ def _numpy_entry(mod: _Module, name_tok) -> tuple[str, str, tuple]:
         close = [shown(k) for k in NP.closest(key, exclude=mod.key)]
         known = close or sorted(shown(k) for k in NP.FUNCTIONS
                                 if k.rpartition(".")[0] == mod.key)
-        own = name in ops.known_names() or name in ops.ALIASES
+        own = ops.is_function_name(name)
         raise ParseError(f"unknown NumPy name {spelled} "
                          f"({'closest' if close else 'known'}: {', '.join(known)})"
                          + (f"; matcalc's own {name}(...) needs no prefix" if own else ""),
@@ -890,7 +890,7 @@ def _resolve_name(x):
         v = E.var(name, s.shapes[name], structure=s.structures.get(name))
     elif name in s.declared_dims:
         return E.size(name)
-    elif name in ops.ALIASES or name in ops.known_names():
+    elif ops.is_function_name(name):
         raise ParseError(f"{name} is a function: call it as {name}(...)", _pos(x.token))
     elif name in _CONSTANT_NAMES:
         raise ParseError(f"{name} is valid only as a keyword's value (axis=None, "

@@ -12,11 +12,13 @@ from .reductions import LOGSUMEXP, MEAN, NORM1, NORM2, SOFTMAX, SUM
 from .linalg import DET, DIAG, DIAGONAL, INV, LOGDET, MATPOW, TR
 from .axes import (AXIS_OPS, EQUAL, STATISTICS, STD, VAR, along, axis_sum,
                    base_of, reduce_call)
-from .sugar import ALIASES, CONSTANTS, FILLED, SUGAR, known_names, spelled_ops
+from .sugar import (ALIASES, CONSTANTS, FILLED, SUGAR, is_function_name, known_names,
+                    spelled_ops)
 
 __all__ = [
     "REGISTRY", "Form", "NoMatrixForm", "Op", "lookup", "register", "unregister",
-    "ALIASES", "CONSTANTS", "FILLED", "SUGAR", "known_names", "spelled_ops",
+    "ALIASES", "CONSTANTS", "FILLED", "SUGAR", "is_function_name", "known_names",
+    "spelled_ops",
     "ABS", "COS", "EXP", "LOG", "MAX", "MIN", "RELU", "SIGMOID", "SIGN", "SIN", "SOFTPLUS",
     "SQRT", "STEP", "TAN", "TANH", "LOGSUMEXP", "MEAN", "NORM1", "NORM2", "SOFTMAX", "SUM",
     "DET", "DIAG", "DIAGONAL", "INV", "LOGDET", "MATPOW", "TR",

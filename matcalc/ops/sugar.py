@@ -49,3 +49,12 @@ def known_names() -> list[str]:
     """The function names the language lists (aliases aside)."""
     from .axes import STATISTICS
     return sorted(set(spelled_ops()) | set(SUGAR) | set(CONSTANTS) | set(STATISTICS))
+
+
+def is_function_name(name: str) -> bool:
+    """Is ``name`` a function of the language (or an alias)? (``known_names`` without
+    building the list: the parser asks this for every undeclared name.)"""
+    from .axes import STATISTICS
+    op = REGISTRY.get(name)
+    return (op is not None and op.public) or name in SUGAR or name in CONSTANTS \
+        or name in STATISTICS or name in ALIASES
