@@ -9,7 +9,7 @@ Run more examples with ``--hypothesis-profile=nightly``.
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from test_property import check_case
+from test_property import cases_of, check_case
 
 MAX_EXAMPLES = max(500, settings().max_examples)
 
@@ -103,18 +103,9 @@ def expr_of(draw, shape, depth):
     raise AssertionError(kind)
 
 
-@st.composite
-def cases(draw):
-    shape = draw(st.sampled_from(ALL_SHAPES))
-    text = draw(expr_of(shape, draw(st.integers(1, 5))))
-    wrt = draw(st.sampled_from(sorted(SHAPES)))
-    seed = draw(st.integers(0, 2**32 - 1))
-    return text, wrt, seed
-
-
 @settings(max_examples=MAX_EXAMPLES, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
                                  HealthCheck.data_too_large])
-@given(cases())
+@given(cases_of(expr_of, ALL_SHAPES, SHAPES, 5))
 def test_batched_derivative_matches_finite_differences(case):
     check_case(*case, SHAPES)

@@ -118,13 +118,21 @@ def expr_of(draw, shape, depth):
     raise AssertionError(kind)
 
 
-@st.composite
-def cases(draw):
-    shape = draw(st.sampled_from(ALL_SHAPES))
-    text = draw(expr_of(shape, draw(st.integers(1, 6))))
-    wrt = draw(st.sampled_from(sorted(SHAPES)))
-    seed = draw(st.integers(0, 2**32 - 1))
-    return text, wrt, seed
+def cases_of(expr_of, all_shapes, shapes, max_depth):
+    """Cases (text, wrt, seed): an expression of a random shape drawn by ``expr_of``,
+    nested up to ``max_depth``, a variable of ``shapes`` and a seed for the point."""
+    @st.composite
+    def cases(draw):
+        shape = draw(st.sampled_from(all_shapes))
+        text = draw(expr_of(shape, draw(st.integers(1, max_depth))))
+        wrt = draw(st.sampled_from(sorted(shapes)))
+        seed = draw(st.integers(0, 2**32 - 1))
+        return text, wrt, seed
+    return cases()
+
+
+def cases():
+    return cases_of(expr_of, ALL_SHAPES, SHAPES, 6)
 
 
 def _fd_stable(f, values, name):
