@@ -100,8 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--wrt", action="append", required=True, metavar="VAR",
                    help="the variable to differentiate by (repeatable)")
-    p.add_argument("--order", type=int, default=1, choices=(1, 2),
-                   help="1: gradient/Jacobian; 2: Hessian of a scalar")
+    p.add_argument("--order", type=int, default=1, choices=(1, 2, 3),
+                   help="1: gradient/Jacobian; 2: Hessian of a scalar (second derivatives "
+                        "of a vector); 3: third derivatives of a scalar")
     p.add_argument("--layout", choices=("numerator", "denominator", "mixed"),
                    default="numerator", help="how to show it (numerator: the paper's)")
     p.add_argument("--ascii", action="store_true", help="print in the input language")
@@ -109,6 +110,13 @@ def build_parser() -> argparse.ArgumentParser:
                    default="text",
                    help="text: the derivative; latex: LaTeX math; json: everything as JSON "
                         "(docs/cli.md); numpy, jax, torch: Python code computing it")
+    p.add_argument("--code", choices=("dense", "einsum", "jvp", "vjp"), default="dense",
+                   help="with --format numpy/jax/torch, the function generated: dense (the "
+                        "tensor f.shape + wrt.shape), einsum (the same, by einsum over the "
+                        "index form), jvp (the linear map on a direction dV), vjp (its "
+                        "adjoint on a cotangent G)")
+    p.add_argument("--index", action="store_true",
+                   help="also print the derivative in index (Einstein) notation")
     p.add_argument("--steps", action="store_true",
                    help="also print the derivation, one numbered step per rule applied")
     p.add_argument("--document", action="store_true",
@@ -354,6 +362,8 @@ def _cmd_diff(args, out: _Output) -> int:
     # every option is checked before anything is computed or printed
     if args.document and args.format != "latex":
         raise UsageError("--document needs --format latex")
+    if args.code != "dense" and args.format not in ("numpy", "jax", "torch"):
+        raise UsageError(f"--code {args.code} needs --format numpy, jax or torch")
     dims = _verify_dims(args.verify_dims) if args.verify else None
     text, declared = _expression(args.expression), _shapes(args.shape)
     e, named = parse_with_variables(text, declared, args.dialect)
@@ -401,7 +411,7 @@ def _show(derivs, args, out: _Output) -> None:
         if i:
             out.print()
         if fmt in ("numpy", "jax", "torch"):
-            out.print(d.to_code(target=fmt), end="")
+            out.print(d.to_code(target=fmt, form=args.code), end="")
         elif fmt == "json":
             out.print(_json(d, layout, i, len(derivs)))
         elif fmt == "latex":

@@ -87,10 +87,6 @@ _HELPERS = {
     "numpy": {
         "_full": "def _full(a, shape):\n    return np.broadcast_to(np.asarray(a, dtype=float), "
                  "shape)\n",
-        # K with K vec(X) = vec(Xᵀ) for an m×n X (vec stacks columns)
-        "_commutation": "def _commutation(m, n):\n"
-                        "    idx = np.arange(m * n).reshape((m, n), order='F')\n"
-                        "    return np.eye(m * n)[idx.T.ravel(order='F')]\n",
         # the numeric contract's shape, copying only a value the algebra left smaller
         "_result": "def _result(a, shape):\n    a = np.asarray(a, dtype=float)\n"
                    "    if a.shape != shape:\n        a = np.broadcast_to(a, shape).copy()\n"
@@ -155,18 +151,24 @@ def _fresh(name: object, used: set) -> str:
     return base
 
 
+def _wanted(v) -> str:
+    """The identifier a variable asks for: its name; ``dW`` for the tangent of W."""
+    return "d" + v.name if v.tangent else v.name
+
+
 def _code_names(variables: list) -> dict:
     """The renaming table: variable -> the identifier it has in the code. Names usable
     as they are are kept first, so that a renamed one never takes theirs."""
     table: dict = {}
     used: set = set()
     for v in variables:
-        if _usable(v.name) and v.name not in used:
-            table[v] = v.name
-            used.add(v.name)
+        name = _wanted(v)
+        if _usable(name) and name not in used:
+            table[v] = name
+            used.add(name)
     for v in variables:
         if v not in table:
-            table[v] = _fresh(v.name, used)
+            table[v] = _fresh(_wanted(v), used)
             used.add(table[v])
     return table
 
@@ -804,11 +806,34 @@ def _dim_codes(args: list, names: dict) -> dict:
     return dims
 
 
-def _function_name(d, wrt_code: str, with_value: bool, name: object) -> str:
+def _function_name(d, wrt_code: str, with_value: bool, name: object, form: str) -> str:
     if name is not None:
         return _check_function_name(name)
-    base = f"d2_f_d_{wrt_code}2" if d.order == 2 else f"d_f_d_{wrt_code}"
+    base = f"d{d.order}_f_d_{wrt_code}{d.order}" if d.order > 1 else f"d_f_d_{wrt_code}"
+    if form in ("jvp", "vjp"):
+        base = f"{form}_{base}"
     return f"f_and_{base}" if with_value else base
+
+
+def _shape_check(args: list, names: dict, g: _Gen) -> list:
+    """Lines raising ValueError unless every argument has its variable's shape (the
+    dimensions of one name agreeing)."""
+    wrong = []
+    for v in args:
+        p = names[v]
+        expected = [g.dim(dd) for dd in v.shape]
+        wrong.append(f"{p}.ndim != {len(v.shape)}")
+        for axis, code in enumerate(expected):
+            if code != f"{p}.shape[{axis}]":
+                wrong.append(f"{p}.shape[{axis}] != {code}")
+    what = "; ".join(f"{names[v]}: {S.describe(v.shape)}" for v in args)
+    if not wrong:
+        return []
+    lines = []
+    cond = " or\n            ".join(" or ".join(wrong[i:i + 4]) for i in range(0, len(wrong), 4))
+    lines.append(f"    if ({cond}):")
+    lines.append(f"        raise ValueError({('the arguments must have the shapes ' + what)!r})")
+    return lines
 
 
 def _expression_text(e: E.Expr) -> str:
@@ -823,66 +848,150 @@ def _expression_text(e: E.Expr) -> str:
     return text if len(text) <= _DOC_CHARS else text[:_DOC_CHARS - 1] + "…"
 
 
-def _docstring(d, names: dict, out_shape: tuple) -> str:
+def _docstring(d, names: dict, out_shape: tuple, form: str) -> str:
     w = d.wrt.name
-    what = f"∂²f/∂{w}²" if d.order == 2 else f"∂f/∂{w}"
-    doc = f"{what} of f = {_expression_text(d.f)}; shape {S.shape_str(out_shape)}."
+    what = f"∂{_power(d.order)}f/∂{w}{_power(d.order)}" if d.order > 1 else f"∂f/∂{w}"
+    if form == "jvp":
+        doc = (f"The linear map of {what}, applied to a direction d{w} of {w}'s shape: "
+               f"df, of shape {S.shape_str(out_shape)}; f = {_expression_text(d.f)}.")
+    elif form == "vjp":
+        doc = (f"The adjoint of {what}, applied to a cotangent G of f's shape: the "
+               f"gradient of <G, f> by {w}, of shape {S.shape_str(out_shape)}; "
+               f"f = {_expression_text(d.f)}.")
+    else:
+        doc = f"{what} of f = {_expression_text(d.f)}; shape {S.shape_str(out_shape)}."
     for v, code in names.items():
-        if code != v.name:
-            doc += f" Parameter {code} is the variable {v.name}."
+        if code != _wanted(v):
+            doc += f" Parameter {code} is {'the direction d' if v.tangent else 'the variable '}" \
+                   f"{v.name}."
     return doc
 
 
-def _kronecker(d, target: str) -> Optional[list]:
-    """The Kronecker terms of a differential (None for another kind), or DiffError."""
-    if d.kind is not Kind.DIFFERENTIAL:
-        return None
-    from ..calculus.identify import kronecker_terms
-    from ..calculus.jvp import tangent_of
-    kron = kronecker_terms(stabilize(d.expr), tangent_of(d.wrt))
-    if kron is None or target != "numpy":
-        raise DiffError(
-            f"no {target} code for d{d.wrt.name}: this derivative is a differential "
-            + ("with no Kronecker form" if kron is None else "(Kronecker code is NumPy "
-               "only)") + "; evaluate it with Derivative.evaluate")
-    return kron
+def _power(k: int) -> str:
+    return "⁰¹²³⁴⁵⁶⁷⁸⁹"[k] if k < 10 else str(k)
 
 
-def _result_code(g: _Gen, d, kron: Optional[list], out_shape: tuple) -> str:
+def _dense_code(g: _Gen, d, form: str, out_shape: tuple) -> str:
+    """The tensor ``f.shape + wrt.shape``: the matrix form's code where there is one
+    (form "dense"), else (and for form "einsum") the index form's einsum."""
     if d.kind is Kind.ZERO:
         return g.zeros(out_shape) if out_shape else g.number("0.0")
-    if kron is not None:
-        return _kronecker_code(g, d, kron, out_shape)
+    if form == "einsum" or d.kind is Kind.DIFFERENTIAL:
+        from ..calculus.index import index_form
+        return _einsum_code(g, index_form(d), out_shape)
     result = g.full(stabilize(d.expr))
     if not S.unify_shapes(d.expr.shape, out_shape):
         result = f"{g.xp}.reshape({result}, {g.shape_code(out_shape)})"
     return result
 
 
+def _einsum_code(g: _Gen, form, out_shape: tuple) -> str:
+    """Σ terms, each one einsum over its factors (a delta between free indices is an
+    identity matrix; a free index no factor has, a vector of ones), contracted in
+    the order the target's einsum finds best (``optimize``): no Kronecker product,
+    no array beyond the result's size unless a factor is that large."""
+    from .numeric import einsum_letters
+    letters = einsum_letters(form)
+    free = [i for i in form.free if i is not None]
+    dtype = ", dtype=torch.float64" if g.target == "torch" else ""
+    optimize = "" if g.target == "torch" else ", optimize=True"
+    parts = []
+    for t in form.terms:
+        sizes = dict(t.sizes)
+        operands, subs, scalars, seen = [], [], [], set()
+        for fac in t.factors:
+            code = g.full(stabilize(fac.expr))
+            kept = [i for i in fac.indices if i is not None]
+            if not kept:
+                scalars.append(code)
+                continue
+            if len(kept) != len(fac.indices):  # axes of literal size 1 take no index
+                code = f"{_paren(code)}.reshape({g.shape_code([sizes[i] for i in kept])})"
+            operands.append(code)
+            subs.append("".join(letters[i] for i in kept))
+            seen.update(kept)
+        for a, b in t.deltas:
+            operands.append(f"{g.xp}.eye({g.dim(sizes[a])}{dtype})")
+            subs.append(letters[a] + letters[b])
+            seen.update((a, b))
+        for i in free:
+            if i not in seen:
+                operands.append(f"{g.xp}.ones({g.dim(sizes[i])}{dtype})")
+                subs.append(letters[i])
+        spec = ",".join(subs) + "->" + "".join(letters[i] for i in free)
+        code = g.assign(f"{g.xp}.einsum({spec!r}, {', '.join(operands)}{optimize})") \
+            if operands else None
+        coeff = [] if t.coeff == 1 else [g.number(_fmt_num(t.coeff, g.xp))]
+        factors = coeff + [g.t(c) for c in scalars] + ([code] if code else [])
+        parts.append(g._product(factors) if factors else g.number("1.0"))
+    if not parts:
+        return g.zeros(out_shape) if out_shape else g.number("0.0")
+    return g.chunked(parts, _sum_code)
+
+
+FORMS = ("dense", "einsum", "jvp", "vjp")
+
+
 def to_code(d, target: str = "numpy", with_value: bool = False,
-            name: Optional[str] = None) -> str:
+            name: Optional[str] = None, form: str = "dense") -> str:
     """The source of a Python module defining one function computing ``d``.
 
     The function takes the variables of ``f`` (in order of appearance; a name Python
-    cannot use as it is is renamed, and the docstring says so) and returns the
-    derivative with the shape ``f.shape + wrt.shape``; with ``with_value`` it returns
-    ``(f, derivative)``, sharing the work between the two. ``name`` (an ASCII
+    cannot use as it is is renamed, and the docstring says so). ``form``:
+
+    - ``"dense"``: returns the derivative with the shape ``f.shape + wrt.shape``, from
+      its matrix form, or, where it has none, by einsum over its index form;
+    - ``"einsum"``: the same tensor, always by einsum over the index form;
+    - ``"jvp"``: the linear map itself: a last parameter ``dW`` (a direction, of
+      ``wrt``'s shape) and returns ``df`` (of f's shape), never forming the tensor;
+    - ``"vjp"``: its adjoint: a last parameter ``G`` (of f's shape) and returns the
+      gradient of ``⟨G, f⟩`` (of ``wrt``'s shape), never forming the tensor.
+
+    With ``with_value`` it returns ``(f, result)``, sharing the work between the two.
+    Every argument's shape is checked on entry (ValueError). ``name`` (an ASCII
     identifier, not a keyword or builtin, not starting with ``_``) names the
-    function, else :class:`UsageError`. A derivative of kind ``Kind.DIFFERENTIAL`` is
-    built from its Kronecker form (NumPy only), else :class:`DiffError`."""
-    return _source(d, target, with_value, name)[0]
+    function, else :class:`UsageError`."""
+    return _source(d, target, with_value, name, form)[0]
 
 
-def _source(d, target: str, with_value: bool, name: object) -> tuple[str, str]:
+def _form_roots(g: _Gen, d, form: str) -> tuple[list, tuple]:
+    """The returned value's code and shape."""
+    from ..calculus.index import jvp_expr, vjp_expr
+    if form == "jvp":
+        e = stabilize(jvp_expr(d))
+        return g.full(e), tuple(d.f_shape)
+    if form == "vjp":
+        e = stabilize(vjp_expr(d))
+        return g.full(e), tuple(d.wrt.shape)
+    out_shape = tuple(d.f_shape) + tuple(d.wrt.shape)
+    return _dense_code(g, d, form, out_shape), out_shape
+
+
+def _form_arguments(d, form: str) -> list:
+    """The parameters: the variables of f (and of the derivative), then the direction
+    (jvp) or the cotangent (vjp)."""
+    from ..calculus.index import cotangent
+    from ..calculus.jvp import tangent_of
+    args = _arguments(d)
+    if form == "jvp":
+        args.append(tangent_of(d.wrt))
+    elif form == "vjp":
+        args.append(cotangent(d))
+    return args
+
+
+def _source(d, target: str, with_value: bool, name: object,
+            form: str = "dense") -> tuple[str, str]:
     if target not in TARGETS:
         raise UsageError(f"unknown code target {target!r}: use one of {', '.join(TARGETS)}")
-    kron = _kronecker(d, target)
-    args = _arguments(d)
+    if form not in FORMS:
+        raise UsageError(f"unknown code form {quote(form)}: use one of {', '.join(FORMS)}")
+    args = _form_arguments(d, form)
     names = _code_names(args)
-    fname = _function_name(d, names[d.wrt], with_value, name)
+    fname = _function_name(d, names[d.wrt], with_value, name, form)
     g = _Gen(target, names, _dim_codes(args, names))
-    out_shape = tuple(d.f_shape) + tuple(d.wrt.shape)
-    roots = [_returned(g, _result_code(g, d, kron, out_shape), out_shape)]
+    code, out_shape = _form_roots(g, d, form)
+    roots = [_returned(g, code, out_shape)]
     if with_value:
         roots.insert(0, _returned(g, g.full(stabilize(d.f)), d.f.shape))
     body, roots, helpers = _finish(g.lines, roots)
@@ -894,8 +1003,9 @@ def _source(d, target: str, with_value: bool, name: object) -> tuple[str, str]:
         lines += [g.helper_sources.get(h) or _HELPERS[target][h], ""]
     params = [names[v] for v in args]
     lines.append(f"def {fname}({', '.join(params)}):")
-    lines.append("    " + repr(_docstring(d, names, out_shape)))
+    lines.append("    " + repr(_docstring(d, names, out_shape, form)))
     lines += [f"    {p} = {conv.format(p)}" for p in params]
+    lines += _shape_check(args, names, g)
     lines += [f"    {n} = {code}" for n, code in body]
     lines.append(f"    return {', '.join(roots)}")
     return "\n".join(lines) + "\n", fname
@@ -906,38 +1016,10 @@ def _returned(g: _Gen, code: str, shape: tuple) -> str:
     return f"{g.helper('_result')}({code}, {g.shape_code(shape)})"
 
 
-def _kronecker_code(g: _Gen, d, terms: list, out_shape: tuple) -> str:
-    """∂vec(f)/∂vec(V) = Σ c (Sᵀ ⊗ P) [K], then reshaped (column-major, as vec is) to
-    the numeric contract's ``f.shape + V.shape``."""
-    v = g.names[d.wrt]
-    size = g.assign(f"{v}.size")
-    parts = []
-    for coeff, right, left, transposed in terms:
-        r = g.assign(f"{g.full(right)}.reshape({g.full(right)}.shape[0], -1)") \
-            if right is not None else None
-        l_ = g.assign(f"{g.full(left)}.reshape({g.full(left)}.shape[0], -1)") \
-            if left is not None else None
-        if l_ is not None:
-            rows = f"{l_}.shape[1]"
-            cols = f"{r}.shape[1]" if r is not None else f"{size} // {rows}"
-        elif r is not None:
-            cols = f"{r}.shape[1]"
-            rows = f"{size} // {cols}"
-        else:
-            rows, cols = size, "1"
-        term = f"np.kron({r or f'np.eye({cols})'}, {l_ or f'np.eye({rows})'})"
-        if transposed:
-            term = f"{term} @ {g.helper('_commutation')}({v}.shape[0], {v}.shape[1])"
-        if coeff is not None:
-            term = f"{g.full(coeff)} * {term}"
-        parts.append(term)
-    jac = g.assign(g.chunked(parts, " + ".join))
-    return g.assign(f"np.reshape({jac}, {g.shape_code(out_shape)}, order='F')")
-
-
-def lambdify(d, target: str = "numpy", with_value: bool = False) -> Callable:
+def lambdify(d, target: str = "numpy", with_value: bool = False,
+             form: str = "dense") -> Callable:
     """The compiled function of :func:`to_code` (its source is in ``__source__``)."""
-    src, name = _source(d, target, with_value, None)
+    src, name = _source(d, target, with_value, None, form)
     namespace: dict = {}
     exec(compile(src, f"<matcalc {target} code>", "exec"), namespace)
     fn = namespace[name]

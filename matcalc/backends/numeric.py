@@ -270,3 +270,68 @@ def evaluate_derivative(d, values: Mapping[str, object]) -> np.ndarray:
                 for c in ev.columns(expr, tangent_of(d.wrt), basis)]
         out = np.stack(cols, axis=-1) if cols else np.zeros(tuple(fshape) + (0,))
         return out.reshape(out_shape)
+
+
+def einsum_letters(form) -> dict:
+    """Each index of ``form`` -> a letter einsum accepts (a-z, then A-Z)."""
+    names: list = []
+    for t in form.terms:
+        for i, _ in t.sizes:
+            if i not in names:
+                names.append(i)
+    pool = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    if len(names) > len(pool):
+        raise EvalError(f"the index form has {len(names)} distinct indices; einsum takes "
+                        f"at most {len(pool)}")
+    return dict(zip(names, pool))
+
+
+def evaluate_index_form(form, values: Mapping[str, object]) -> np.ndarray:
+    """The tensor of an :class:`~matcalc.calculus.index.IndexForm` at ``values``, by
+    einsum over the factors' values (``f.shape + wrt.shape``)."""
+    d = form.derivative
+    seen, uniq = set(), []
+    for t in form.terms:
+        for fac in t.factors:
+            for v in E.variables(fac.expr):
+                if v not in seen:
+                    seen.add(v)
+                    uniq.append(v)
+    for v in E.variables(d.f) + [d.wrt]:
+        if v not in seen and not v.tangent:
+            seen.add(v)
+            uniq.append(v)
+    arrays, dims = bind_dims(uniq, values)
+    out_shape = concrete(d.shape, dims)
+    check_size(out_shape, "the derivative")
+    letters = einsum_letters(form)
+    free = [i for i in form.free if i is not None]
+    ev = Evaluator(arrays, dims)
+    total = np.zeros([concrete((dict(t.sizes)[i],), dims)[0] for t in form.terms[:1]
+                      for i in free]) if form.terms else None
+    with np.errstate(all="ignore"):
+        parts = []
+        for t in form.terms:
+            size = {i: concrete((n,), dims)[0] for i, n in t.sizes}
+            ops, subs, seen_idx = [], [], set()
+            for fac in t.factors:
+                a = np.asarray(ev.value(stabilize(fac.expr)), dtype=float)
+                a = a.reshape([n for n, i in zip(a.shape, fac.indices) if i is not None]) \
+                    if a.ndim == len(fac.indices) else a
+                ops.append(a)
+                subs.append("".join(letters[i] for i in fac.indices if i is not None))
+                seen_idx.update(i for i in fac.indices if i is not None)
+            for a, b in t.deltas:
+                ops.append(np.eye(size[a]))
+                subs.append(letters[a] + letters[b])
+                seen_idx.update((a, b))
+            for i in free:
+                if i not in seen_idx:  # constant along a free index
+                    ops.append(np.ones(size[i]))
+                    subs.append(letters[i])
+            spec = ",".join(subs) + "->" + "".join(letters[i] for i in free)
+            parts.append(float(t.coeff) * np.einsum(spec, *ops, optimize=True)
+                         if ops else np.asarray(float(t.coeff)))
+        out = sum(parts) if parts else np.zeros(out_shape)
+    del total
+    return np.asarray(out, dtype=float).reshape(out_shape)

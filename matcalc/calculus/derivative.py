@@ -25,6 +25,7 @@ __all__ = ["Derivative", "Kind", "LAYOUTS", "SYMMETRIC_GRADIENTS", "diff", "find
 # unconstrained gradient (the default); "cookbook", the Matrix Cookbook's G + Gᵀ - G ⊙ I
 # (entry i,j: the derivative when S_ij and S_ji move together).
 SYMMETRIC_GRADIENTS = ("sym", "cookbook")
+ORDERS = (1, 2, 3)
 
 
 def _python_declaration(name: str) -> str:
@@ -157,9 +158,9 @@ def diff(expr: Union[str, E.Expr], wrt: Union[str, E.Expr], shapes=None, order: 
          symmetric_gradient: str = "sym") -> Derivative:
     """The derivative of ``expr`` by the variable ``wrt``.
 
-    ``order=2`` gives the Hessian of a scalar ``expr``. ``evaluate`` on the result
-    returns an array of shape ``f.shape + wrt.shape`` (``f.shape + 2 * wrt.shape``
-    for a Hessian).
+    ``order=2`` gives the Hessian of a scalar ``expr`` (and the 3rd-order tensor of a
+    vector's second derivatives), ``order=3`` the third derivatives. ``evaluate`` on
+    the result returns an array of shape ``f.shape + order * wrt.shape``.
 
     By a variable declared symmetric (``sym``, ``spd``), ``symmetric_gradient`` chooses
     the convention: ``"sym"`` (the gradient on symmetric matrices, (G + Gᵀ)/2) or
@@ -174,8 +175,8 @@ def diff(expr: Union[str, E.Expr], wrt: Union[str, E.Expr], shapes=None, order: 
         f = expr
     else:
         raise DiffError(f"diff() needs an expression (text or Expr), not {type(expr).__name__}")
-    if isinstance(order, bool) or order not in (1, 2):
-        raise DiffError(f"order must be 1 or 2, not {quote(order)}")
+    if isinstance(order, bool) or order not in ORDERS:
+        raise DiffError(f"order must be 1, 2 or 3, not {quote(order)}")
     if simplify not in (True, False, "sympy"):
         raise UsageError(f"simplify must be True, False or 'sympy', not {quote(simplify)}")
     check_symmetric_gradient(symmetric_gradient)
@@ -190,13 +191,26 @@ def diff(expr: Union[str, E.Expr], wrt: Union[str, E.Expr], shapes=None, order: 
     first = first_order(named, v, simplify, symmetric_gradient)
     if named is not f:
         first = replace(first, f=f)
-    if order == 1:
-        return first
-    if f.rank != 0:
-        raise DiffError(f"the Hessian (order 2) needs a scalar expression; this one is a "
-                        f"{S.describe(f.shape)}")
-    if first.kind is Kind.ZERO:
-        return Derivative(f, v, Kind.ZERO, E.ZERO, order=2, of=first,
-                          symmetric_gradient=first.symmetric_gradient)
-    second = first_order(first.expr, v, simplify, symmetric_gradient)
-    return replace(second, f=f, order=2, of=first)
+    out = first
+    for k in range(2, order + 1):
+        out = _next_order(f, v, out, k, simplify, symmetric_gradient)
+    return out
+
+
+def _next_order(f: E.Expr, v: E.Expr, lower: Derivative, k: int, simplify: bool,
+                symmetric_gradient: str) -> Derivative:
+    """The derivative of order ``k``: that of the order ``k - 1`` one's expression, a
+    function of ``v`` (a gradient, Jacobian or Hessian); by a vector or a scalar,
+    or a Hessian by a matrix (a differential has no expression of ``v`` alone to
+    differentiate again: DiffError)."""
+    if lower.kind is Kind.ZERO:
+        shape = tuple(lower.f_shape) + tuple(v.shape)
+        return Derivative(f, v, Kind.ZERO, E.zeros(shape) if len(shape) <= 2 else E.ZERO,
+                          order=k, of=lower, symmetric_gradient=lower.symmetric_gradient)
+    if lower.kind is Kind.DIFFERENTIAL:
+        raise DiffError(f"the derivative of order {k - 1} of this {S.describe(f.shape)} by "
+                        f"the {S.describe(v.shape)} {v.name} has no matrix form, so order {k} "
+                        f"is not available; orders 2 and 3 are for a scalar or a vector "
+                        f"(order 2, and a scalar's order 3, by a vector)")
+    nxt = first_order(lower.expr, v, simplify, symmetric_gradient)
+    return replace(nxt, f=f, order=k, of=lower)

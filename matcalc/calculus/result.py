@@ -162,8 +162,17 @@ class Derivative:
         from ..backends.verify import verify
         return verify(self, dims=dims, numeric=numeric, symbolic=symbolic, budget=budget)
 
-    def to_code(self, target: str = "numpy", with_value: bool = False) -> str:
-        """Python source of a function computing this derivative
-        (see :mod:`matcalc.backends.codegen`)."""
+    def to_code(self, target: str = "numpy", with_value: bool = False,
+                form: str = "dense") -> str:
+        """Python source of a function computing this derivative: ``form`` "dense"
+        (the tensor ``f.shape + wrt.shape``), "einsum" (the same, by einsum over the
+        index form), "jvp" (the linear map on a direction) or "vjp" (its adjoint on a
+        cotangent); see :mod:`matcalc.backends.codegen`."""
         from ..backends.codegen import to_code
-        return to_code(self, target, with_value)
+        return to_code(self, target, with_value, form=form)
+
+    def index_form(self):
+        """The derivative in index (Einstein) notation, an
+        :class:`~matcalc.calculus.index.IndexForm` (``str()`` prints it)."""
+        from .index import index_form
+        return index_form(self)

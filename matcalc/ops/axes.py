@@ -36,6 +36,10 @@ def _matrix(name, axis, keep: bool):
     return check
 
 
+# the index form of a reduction along axis 0 (the column sums) and 1 (the row sums)
+_AXIS_SPECS = {0: "ij->j", 1: "ij->i"}
+
+
 def _count(x: E.Expr, axis: int) -> E.Expr:
     """How many entries each result entry reduces: the length of ``axis``."""
     return E.size(S.resolve(x.shape[axis]))
@@ -158,7 +162,7 @@ def _register_sum(axis):
         name=name, arity=1, category="reduction", shape=_matrix("sum", axis, False),
         numpy=lambda x: np.sum(x, axis=axis), linear=True,
         transpose=lambda a, g: E.expand(g, a.shape, axis),
-        rule="axis-wise sum reduction",
+        index=lambda a: (_AXIS_SPECS[axis], None), rule="axis-wise sum reduction",
         doc=f"d sum(X, axis={axis}) = sum(dX, axis={axis}): the adjoint is a broadcast "
             f"(the gradient repeats g along axis {axis})",
         simplify=simplify, code=_code("{f}.sum({0}, {ax}=%d)" % axis),
@@ -192,6 +196,7 @@ def _register_mean(axis):
         numpy=lambda x: np.mean(x, axis=axis), linear=True,
         transpose=lambda a, g: E.expand(E.div(g, E.expand(_count(a, axis), g.shape)),
                                         a.shape, axis),
+        index=lambda a: (_AXIS_SPECS[axis], E.power(_count(a, axis), E.num(-1))),
         rule="axis-wise mean (sum reduction divided by the count)",
         doc=f"d mean(X, axis={axis}) = sum(dX, axis={axis}) / {'m' if axis == 0 else 'n'}",
         simplify=simplify, code=_code("{f}.mean({0}, {ax}=%d)" % axis),

@@ -105,9 +105,15 @@ def _sympy_mean(kit, node, args):
     return kit.sum_all(x) / (r * c)
 
 
+def _all_entries(x: E.Expr) -> str:
+    """The index spec of a reduction over every entry of ``x``: ``"ij->"``."""
+    return "ij"[:x.rank] + "->"
+
+
 SUM = register(Op(
     name="sum", arity=1, category="reduction", shape=to_scalar, numpy=lambda x: np.sum(x),
     linear=True, transpose=lambda a, g: E.expand(g, a.shape), jacobian=_sum_rows(False),
+    index=lambda a: (_all_entries(a), None),
     rule="vector sum reduction",
     doc="d sum(x) = sum(dx): the gradient is 1ᵀ (row of column sums of the Jacobian)",
     simplify=_sum_simplify, code={"*": "{xp}.sum({0})"},
@@ -118,6 +124,7 @@ SUM = register(Op(
 MEAN = register(Op(
     name="mean", arity=1, category="reduction", shape=to_scalar, numpy=lambda x: np.mean(x),
     linear=True, transpose=lambda a, g: E.expand(E.div(g, numel(a.shape)), a.shape),
+    index=lambda a: (_all_entries(a), E.power(numel(a.shape), E.num(-1))),
     jacobian=_sum_rows(True), rule="mean (sum reduction divided by the count)",
     doc="d mean(x) = mean(dx) = sum(dx) / numel(x)", simplify=_mean_simplify,
     code={"*": "{xp}.mean({0})"}, sympy=_sympy_mean, explicit=_explicit_mean,

@@ -76,6 +76,9 @@ class Op:
     # linear ops with a Jacobian matrix: (node, J) -> the Jacobian of node, J that of
     # its argument (row count 1 or a vector length); None: no matrix form
     jacobian: Optional[Callable] = None
+    # linear ops: (arg) -> (spec, scale): the index form, einsum-like ("ij->j": the
+    # column sums; "i->ii": diag(v)ᵢⱼ = vᵢ δᵢⱼ), times scale (an Expr, or None)
+    index: Optional[Callable] = None
     # ---- algebra (applied when a node is built)
     exact: Optional[Callable] = None      # constants folded exactly: (*Fractions) -> Fraction|None
     simplify: Optional[Callable] = None   # local identities: (*args) -> Expr | None
@@ -162,6 +165,8 @@ def missing_fields(op: Op) -> list[str]:
         out.append("jvp (derivative is for element-wise functions of one argument)")
     if op.linear and op.transpose is None:
         out.append("transpose (a linear op needs one)")
+    if op.linear and op.index is None:
+        out.append("index (a linear op needs its index form)")
     if not any(t in op.code or "*" in op.code for t in TARGETS):
         out.append("code")
     for t, template in op.code.items():
