@@ -6,7 +6,7 @@ from matcalc.cli import main
 
 KEYS = {"schema", "input", "shapes", "input_shape", "wrt", "wrt_shape", "order", "kind",
         "derivative", "shape", "evaluate_shape", "layout", "layout_note", "rule",
-        "nonsmooth", "steps"}
+        "nonsmooth", "steps", "index"}
 STEP_KEYS = {"index", "name", "expression", "shape", "rule", "doc", "derivative",
              "derivative_kind", "derivative_shape"}
 FORMS = {"text", "unicode", "latex"}

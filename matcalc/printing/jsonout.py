@@ -36,10 +36,22 @@ def _structures(d) -> dict:
             if v.structure is not None}
 
 
+def _index(d) -> tuple:
+    """The index form's data (:func:`matcalc.printing.index.index_dict`), or None and
+    the reason (a form beyond its budget of terms)."""
+    from ..errors import LimitError
+    from .index import index_dict
+    try:
+        return index_dict(d.index_form()), None
+    except LimitError as err:
+        return None, f"index notation not shown: {err}"
+
+
 def derivative_dict(d, layout: str = "numerator") -> dict:
     """The schema of docs/cli.md, as a dict of JSON-compatible values. ``structure``
     is there when a variable has a declared structure, ``symmetric_gradient`` when
-    ``wrt`` is symmetric (keys are only ever added)."""
+    ``wrt`` is symmetric, ``index_note`` when ``index`` is None (keys are only ever
+    added)."""
     shown = d.display(layout)
     steps = []
     budget = OutputBudget()
@@ -76,6 +88,9 @@ def derivative_dict(d, layout: str = "numerator") -> dict:
         "nonsmooth": kinks(d.f),
         "steps": steps,
     }
+    out["index"], note = _index(d)
+    if note:
+        out["index_note"] = note
     structures = _structures(d)
     if structures:
         out["structure"] = structures

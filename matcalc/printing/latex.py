@@ -332,11 +332,16 @@ def derivative_lhs(d, layout: str = "numerator") -> str:
     """``\\frac{\\partial f}{\\partial \\mathbf{w}}`` (or ``\\mathrm{d}f`` for a differential)."""
     v = latex_name(d.wrt.name, d.wrt.rank)
     if d.kind is Kind.DIFFERENTIAL:
-        return r"\mathrm{d}f" if d.of is None else r"\mathrm{d}\left( \nabla f \right)"
-    if d.order == 2:
-        if d.wrt.rank == 1:
-            return f"\\frac{{\\partial^2 f}}{{\\partial {v} \\, \\partial {v}^{{\\top}}}}"
-        return f"\\frac{{\\partial^2 f}}{{\\partial {v}^2}}"
+        # the differential of f, or of the derivative of one order less (∇f, the
+        # Jacobian of a vector, the Hessian)
+        if d.of is None:
+            return r"\mathrm{d}f"
+        inner = r"\nabla f" if d.of.kind is Kind.GRADIENT else derivative_lhs(d.of, layout)
+        return f"\\mathrm{{d}}\\left( {inner} \\right)"
+    if d.order == 2 and d.wrt.rank == 1:
+        return f"\\frac{{\\partial^2 f}}{{\\partial {v} \\, \\partial {v}^{{\\top}}}}"
+    if d.order > 1:
+        return f"\\frac{{\\partial^{d.order} f}}{{\\partial {v}^{d.order}}}"
     return f"\\frac{{\\partial f}}{{\\partial {v}}}"
 
 

@@ -9,15 +9,36 @@ from ..core import shapes as S
 from ..calculus.result import Kind
 
 
-def _fname(d) -> str:
-    return f"∂f/∂{d.wrt.name}" if d.of is not None else "f"
+_SUP = {2: "²", 3: "³"}
+
+
+def derivative_name(d, ascii: bool = False) -> str:
+    """``∂f/∂x``, ``∂²f/∂x²``, ``∂³f/∂x³`` (``df/dx``, ``d2f/dx2``... in ASCII)."""
+    v, k = d.wrt.name, d.order
+    if ascii:
+        return f"df/d{v}" if k == 1 else f"d{k}f/d{v}{k}"
+    return f"∂f/∂{v}" if k == 1 else f"∂{_SUP.get(k, k)}f/∂{v}{_SUP.get(k, k)}"
+
+
+def _fname(d, ascii: bool = False) -> str:
+    """What ``d`` differentiates: f, or (a higher order) the derivative of one order
+    less."""
+    return derivative_name(d.of, ascii) if d.of is not None else "f"
+
+
+def differential_head(d, ascii: bool = False) -> str:
+    """``d(f)``, or ``d(∂f/∂x)`` for a higher order (the differential of the derivative
+    of one order less)."""
+    return f"d({_fname(d, ascii)})"
 
 
 def layout_note(d, layout: str = "numerator") -> str:
     """One line saying how the shown derivative is laid out."""
     f, v = _fname(d), d.wrt.name
     if d.kind is Kind.DIFFERENTIAL:
-        return f"differential: a linear map d{v} ↦ d{f} (no matrix shows it)"
+        df = f"d{f}" if d.of is None else f"d({f})"
+        return (f"differential: a linear map d{v} ↦ {df}; the derivative is the "
+                f"{S.shape_str(d.shape)} tensor of the index form")
     fs, vs = d.f_shape, d.wrt.shape
     if not vs:
         return f"same shape as {f}"
@@ -65,7 +86,7 @@ def kronecker_text(d, ascii: bool = False) -> Optional[str]:
         elif c != 1:
             text = f"{wrap(show(coeff))} ({text})" if ascii else f"{wrap(show(coeff))}({text})"
         parts.append(text)
-    f = "f" if d.of is None else "grad f"
+    f = _fname(d, ascii)
     v = d.wrt.name
     head = f"dvec({f})/dvec({v})" if ascii else f"∂vec({f})/∂vec({v})"
     body = " + ".join(parts).replace("+ -", "- ")
@@ -131,16 +152,26 @@ def kink_note(f: E.Expr) -> Optional[str]:
             ("; a tie of max or min between two variables splits ½/½" if _ties(f) else ""))
 
 
-def report(d, layout: str = "numerator", ascii: bool = False) -> str:
-    """What the CLI prints: the derivative, its shape and layout, the rule."""
-    v = d.wrt.name
-    what = "∂²f/∂{0}²" if d.order == 2 else "∂f/∂{0}"
-    if ascii:
-        what = "d2f/d{0}2" if d.order == 2 else "df/d{0}"
-    head = what.format(v)
+def index_line(d, ascii: bool = False) -> str:
+    """The derivative in index notation (``∂fᵢ/∂Wⱼₖ = ...``), or one line saying why
+    it is not shown (a form beyond its budget of terms)."""
+    from ..errors import LimitError
+    from .index import index_text
+    try:
+        return index_text(d.index_form(), ascii)
+    except LimitError as err:
+        return f"index notation not shown: {err}"
+
+
+def report(d, layout: str = "numerator", ascii: bool = False,
+           index: Optional[bool] = None) -> str:
+    """What the CLI prints: the derivative, its shape and layout, the rule. ``index``:
+    also the derivative in index notation (None: for a differential only, which no
+    matrix shows)."""
+    head = derivative_name(d, ascii)
     body = d.text(layout, ascii)
     if d.kind is Kind.DIFFERENTIAL:
-        head = f"d({'f' if d.of is None else 'grad f'})"
+        head = differential_head(d, ascii)
     lines = [f"{head} = {body}"]
     shape = S.shape_str(d.display_shape(layout))
     lines.append(f"  shape: {shape}  ({layout_note(d, layout)})")
@@ -150,6 +181,8 @@ def report(d, layout: str = "numerator", ascii: bool = False) -> str:
     convention = convention_note(d)
     if convention:
         lines.append(f"  convention: {convention}")
+    if index or (index is None and d.kind is Kind.DIFFERENTIAL):
+        lines.append(f"  {index_line(d, ascii)}")
     if d.kind is Kind.DIFFERENTIAL:
         kron = kronecker_text(d, ascii)
         if kron:
