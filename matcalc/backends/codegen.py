@@ -15,12 +15,38 @@ expression is inlined into its user. The evaluation order is chosen for cost:
 - scalar expansion stays a NumPy broadcast unless a non element-wise operation
   needs the full array.
 
-The result always has the numeric contract's shape ``f.shape + wrt.shape``, as
-:meth:`Derivative.evaluate` returns (a last step broadcasts a value the algebra left
-smaller). A derivative of kind ``Kind.DIFFERENTIAL`` (no matrix form) is generated from
-its Kronecker form, ``Σ c (Sᵀ ⊗ P) [K]`` reshaped column-major to that shape (NumPy
-target); one without a Kronecker form (an element-wise product with ``dV``...)
-raises :class:`~matcalc.errors.DiffError`.
+The function's forms (``form``):
+
+- ``dense``: the tensor of the numeric contract, ``f.shape + wrt.shape``, as
+  :meth:`Derivative.evaluate` returns it (a last step broadcasts a value the algebra
+  left smaller). A derivative with a matrix form (derivative, gradient, Jacobian) is
+  computed from it as above; one of kind ``Kind.DIFFERENTIAL`` (vector or matrix by a
+  matrix, matrix by a vector, a vector's Hessian, a third order) from its index form
+  (:func:`matcalc.calculus.index.index_form`): one ``einsum`` per term over its
+  factors, a Kronecker delta between free indices written as an identity matrix and
+  a free index no factor has as a vector of ones, contracted in the order the
+  target's einsum finds best. No Kronecker product, commutation matrix or array
+  beyond the result's size is formed unless a factor is that large;
+- ``einsum``: the same tensor, by einsum over the index form for every kind (a check
+  of the matrix algebra, and the code a reader of index notation expects);
+- ``jvp``: the linear map ``dW ↦ df`` (:func:`~matcalc.calculus.index.jvp_expr`), a
+  last parameter ``dW`` of wrt's shape, the tensor never formed;
+- ``vjp``: its adjoint ``G ↦ ∇⟨G, f⟩`` (:func:`~matcalc.calculus.index.vjp_expr`), a
+  last parameter ``G`` of f's shape, returning an array of wrt's shape: backprop.
+
+Every function converts its arguments to the target's float64 arrays (JAX: its
+default float) and checks their shapes on entry, each array's rank and every
+dimension against the first argument that has it: ``ValueError`` naming the expected
+shapes. ``with_value`` returns ``(f, result)`` from one body (shared
+sub-expressions computed once).
+
+``check=True`` (generation) adds a keyword-only ``check=False`` parameter: called with
+``check=True`` the function evaluates f (for order k, the order k-1 derivative, from
+a second function ``_primal``) at ``V ± h·D`` along a fixed-seed random direction D
+(symmetric by a symmetric variable) and compares the central difference with its
+result applied to D, raising ``ValueError`` with the measured error beyond a
+tolerance set by the arguments' machine epsilon (:func:`to_code` gives the numbers).
+JAX: outside ``jax.jit`` only (a traced value has no number to compare).
 
 Safety. No input text reaches the generated source except as a checked identifier
 or a numeric literal:
@@ -28,8 +54,13 @@ or a numeric literal:
 - every variable gets its code identifier from one renaming table
   (:func:`_code_names`): its own name when Python reads that name as itself and
   nothing else, a fresh one otherwise (``lambda -> lambda_``, ``sum -> sum_``);
+- the names generated code uses itself are never a variable's: a parameter ``dW``
+  (jvp) or ``G`` (vjp) is renamed ``dW_``, ``G_`` where a variable has that name, and
+  with ``check=True`` so are ``check`` and the function's own name (the jvp's check
+  calls it); the docstring names each renamed parameter's variable;
 - dimensions are read from the arguments (``x.shape[0]``), never named in code;
-- the docstring, the only place the expression's text appears, is a ``repr``;
+- the docstring, and the shape check's message, the only places the expression's
+  text or a dimension's name appears, are a ``repr``;
 - a temporary is, while the body is generated, a marker ``"\\x00k\\x00"`` that no
   identifier, number or escaped string can contain; references are found by
   splitting on it (never by a pattern over the source). At the end dead lines are
@@ -109,6 +140,8 @@ _HELPERS = {
     },
 }
 _GENERIC_HELPERS = frozenset(h for table in _HELPERS.values() for h in table)
+# the names a module with a self-check (check=True) uses besides those
+_PRIVATE = frozenset({"_check", "_primal", "_out", "_value"})
 
 
 def _for_target(table, target: str):
@@ -156,11 +189,12 @@ def _wanted(v) -> str:
     return "d" + v.name if v.tangent else v.name
 
 
-def _code_names(variables: list) -> dict:
+def _code_names(variables: list, reserved=()) -> dict:
     """The renaming table: variable -> the identifier it has in the code. Names usable
-    as they are are kept first, so that a renamed one never takes theirs."""
+    as they are are kept first, so that a renamed one never takes theirs; ``reserved``
+    names (the ``check`` keyword, the function's own name) are taken by none."""
     table: dict = {}
-    used: set = set()
+    used: set = set(reserved)
     for v in variables:
         name = _wanted(v)
         if _usable(name) and name not in used:
@@ -292,7 +326,8 @@ class _Gen(Interpreter):
             base = op.name if op.name.isascii() and op.name.isidentifier() else "op"
             name = "_" + base
             # not a generic helper's, another op's, or a temporary's (_t1, _t2...)
-            while name in _GENERIC_HELPERS or name in self.helper_sources \
+            while name in _GENERIC_HELPERS or name in _PRIVATE \
+                    or name in self.helper_sources \
                     or re.fullmatch(r"_t[0-9]+", name):
                 name += "_"
             self.op_helpers[op] = name
@@ -848,22 +883,37 @@ def _expression_text(e: E.Expr) -> str:
     return text if len(text) <= _DOC_CHARS else text[:_DOC_CHARS - 1] + "…"
 
 
-def _docstring(d, names: dict, out_shape: tuple, form: str) -> str:
+def _docstring(d, names: dict, out_shape: tuple, form: str, extra=None,
+               with_value: bool = False, check: bool = False) -> str:
+    """The function's docstring (a ``repr`` in the source): what it computes, which
+    parameter is which variable where a name had to change, and the extras."""
     w = d.wrt.name
     what = f"∂{_power(d.order)}f/∂{w}{_power(d.order)}" if d.order > 1 else f"∂f/∂{w}"
+    p = names[extra] if extra is not None else None
+    # what the derivative differentiates: f, or for order k the order k-1 derivative
+    k = d.order - 1
+    base = "f" if k < 1 else f"∂{_power(k)}f/∂{w}{_power(k)}" if k > 1 else f"∂f/∂{w}"
     if form == "jvp":
-        doc = (f"The linear map of {what}, applied to a direction d{w} of {w}'s shape: "
-               f"df, of shape {S.shape_str(out_shape)}; f = {_expression_text(d.f)}.")
+        doc = (f"The linear map of {what}, applied to a direction {p} of {w}'s shape: "
+               f"{'df' if k < 1 else 'the change of ' + base}, of shape "
+               f"{S.shape_str(out_shape)}; f = {_expression_text(d.f)}.")
     elif form == "vjp":
-        doc = (f"The adjoint of {what}, applied to a cotangent G of f's shape: the "
-               f"gradient of <G, f> by {w}, of shape {S.shape_str(out_shape)}; "
+        doc = (f"The adjoint of {what}, applied to a cotangent {p} of {base}'s shape: the "
+               f"gradient of <{p}, {base}> by {w}, of shape {S.shape_str(out_shape)}; "
                f"f = {_expression_text(d.f)}.")
     else:
         doc = f"{what} of f = {_expression_text(d.f)}; shape {S.shape_str(out_shape)}."
     for v, code in names.items():
-        if code != _wanted(v):
-            doc += f" Parameter {code} is {'the direction d' if v.tangent else 'the variable '}" \
-                   f"{v.name}."
+        if v is not extra and code != _wanted(v):
+            doc += f" Parameter {code} is the variable {v.name}."
+    if with_value:
+        doc += " Returns the pair (f, that)."
+    if check:
+        primal = "f" if d.order == 1 else f"the order {d.order - 1} derivative"
+        doc += (f" With check=True, {primal} is also evaluated at {names[d.wrt]} ± h·D (D a "
+                f"fixed random direction) and the central difference compared with the "
+                f"result applied to D: ValueError if they differ (relative tolerance "
+                f"{_CHECK_RTOL:g} in float64).")
     return doc
 
 
@@ -926,14 +976,17 @@ def _einsum_code(g: _Gen, form, out_shape: tuple) -> str:
         parts.append(g._product(factors) if factors else g.number("1.0"))
     if not parts:
         return g.zeros(out_shape) if out_shape else g.number("0.0")
-    return g.chunked(parts, _sum_code)
+    total = g.chunked(parts, _sum_code)
+    if len(free) != len(form.free):  # axes of literal size 1 are put back
+        total = f"{g.xp}.reshape({total}, {g.shape_code(out_shape)})"
+    return total
 
 
 FORMS = ("dense", "einsum", "jvp", "vjp")
 
 
 def to_code(d, target: str = "numpy", with_value: bool = False,
-            name: Optional[str] = None, form: str = "dense") -> str:
+            name: Optional[str] = None, form: str = "dense", check: bool = False) -> str:
     """The source of a Python module defining one function computing ``d``.
 
     The function takes the variables of ``f`` (in order of appearance; a name Python
@@ -947,11 +1000,28 @@ def to_code(d, target: str = "numpy", with_value: bool = False,
     - ``"vjp"``: its adjoint: a last parameter ``G`` (of f's shape) and returns the
       gradient of ``⟨G, f⟩`` (of ``wrt``'s shape), never forming the tensor.
 
+    (``dW`` and ``G`` are renamed ``dW_``, ``G_`` where a variable has that name.)
     With ``with_value`` it returns ``(f, result)``, sharing the work between the two.
     Every argument's shape is checked on entry (ValueError). ``name`` (an ASCII
     identifier, not a keyword or builtin, not starting with ``_``) names the
-    function, else :class:`UsageError`."""
-    return _source(d, target, with_value, name, form)[0]
+    function, else :class:`UsageError`.
+
+    ``check``: the function gets a keyword-only parameter ``check=False`` (a variable
+    named ``check`` is renamed ``check_``). Called with ``check=True``, it also
+    computes f (for order k, the order k-1 derivative, densely) at ``V ± h·D``, ``V``
+    the variable differentiated by, ``D`` a fixed-seed random direction (symmetric
+    by a symmetric variable), and compares the central difference with the result
+    applied to ``D`` (dense and einsum: the tensor contracted with ``D``; jvp: the
+    function at ``D``; vjp: ``⟨result, D⟩`` with ``⟨G, difference⟩``). It raises
+    ``ValueError``, with the measured error, when they differ by more than ``1e-4``
+    times the values compared plus ``1e-9`` times f's size (the differences'
+    rounding). The step is ``h = ε^(1/3)·max(1, max|V|)``, ε the arguments' machine
+    epsilon (h = 6e-6 in float64); in float32 (JAX's default) the tolerances are
+    ``2.4e-3`` and ``7e-4``. A failure means wrong code, or a point where f is not
+    smooth (a kink of relu or abs within h). With the jax target the check needs
+    concrete arrays: call the function with ``check=True`` outside ``jax.jit``
+    (inside, leave it False; a traced call with check=True raises ValueError)."""
+    return _source(d, target, with_value, name, form, check)[0]
 
 
 def _form_roots(g: _Gen, d, form: str) -> tuple[list, tuple]:
@@ -967,48 +1037,186 @@ def _form_roots(g: _Gen, d, form: str) -> tuple[list, tuple]:
     return _dense_code(g, d, form, out_shape), out_shape
 
 
-def _form_arguments(d, form: str) -> list:
+def _form_arguments(d, form: str) -> tuple[list, Optional[E.Expr]]:
     """The parameters: the variables of f (and of the derivative), then the direction
-    (jvp) or the cotangent (vjp)."""
+    (jvp) or the cotangent (vjp); and that last one (None for dense and einsum)."""
     from ..calculus.index import cotangent
     from ..calculus.jvp import tangent_of
     args = _arguments(d)
-    if form == "jvp":
-        args.append(tangent_of(d.wrt))
-    elif form == "vjp":
-        args.append(cotangent(d))
-    return args
+    extra = tangent_of(d.wrt) if form == "jvp" else cotangent(d) if form == "vjp" else None
+    return args + ([extra] if extra is not None else []), extra
 
 
 def _source(d, target: str, with_value: bool, name: object,
-            form: str = "dense") -> tuple[str, str]:
+            form: str = "dense", check: bool = False) -> tuple[str, str]:
     if target not in TARGETS:
         raise UsageError(f"unknown code target {target!r}: use one of {', '.join(TARGETS)}")
     if form not in FORMS:
         raise UsageError(f"unknown code form {quote(form)}: use one of {', '.join(FORMS)}")
-    args = _form_arguments(d, form)
-    names = _code_names(args)
+    if not isinstance(check, bool):
+        raise UsageError(f"check must be True or False, not {quote(check)}")
+    args, extra = _form_arguments(d, form)
+    reserved = {"check"} if check else set()
+    names = _code_names(args, reserved)
     fname = _function_name(d, names[d.wrt], with_value, name, form)
+    if check and fname == "check":
+        raise UsageError("bad function name 'check': with check=True that is the keyword's name")
+    if check and fname in names.values():
+        # the check calls the function by its name (jvp): no parameter may hide it
+        names = _code_names(args, reserved | {fname})
     g = _Gen(target, names, _dim_codes(args, names))
     code, out_shape = _form_roots(g, d, form)
     roots = [_returned(g, code, out_shape)]
     if with_value:
         roots.insert(0, _returned(g, g.full(stabilize(d.f)), d.f.shape))
     body, roots, helpers = _finish(g.lines, roots)
+    params = [names[v] for v in args]
+    primal_params = [names[v] for v in args if v is not extra]
 
+    functions = []
+    if check:
+        functions.append(_primal_function(d, g, primal_params, [v for v in args
+                                                                if v is not extra], helpers))
     conv = {"numpy": "np.asarray({0}, dtype=float)", "jax": "jnp.asarray({0})",
             "torch": "torch.as_tensor({0}, dtype=torch.float64)"}[target]
-    lines = [TARGETS[target][0], ""]
-    for h in sorted(helpers):
-        lines += [g.helper_sources.get(h) or _HELPERS[target][h], ""]
-    params = [names[v] for v in args]
-    lines.append(f"def {fname}({', '.join(params)}):")
-    lines.append("    " + repr(_docstring(d, names, out_shape, form)))
+    doc = _docstring(d, names, out_shape, form, extra, with_value, check)
+    lines = [f"def {fname}({', '.join(params + (['*', 'check=False'] if check else []))}):",
+             "    " + repr(doc)]
     lines += [f"    {p} = {conv.format(p)}" for p in params]
     lines += _shape_check(args, names, g)
-    lines += [f"    {n} = {code}" for n, code in body]
-    lines.append(f"    return {', '.join(roots)}")
-    return "\n".join(lines) + "\n", fname
+    lines += [f"    {n} = {c}" for n, c in body]
+    if not check:
+        lines.append(f"    return {', '.join(roots)}")
+    else:
+        returned = ["_value", "_out"] if with_value else ["_out"]
+        lines.append(f"    {', '.join(returned)} = {', '.join(roots)}")
+        lines.append("    if check:")
+        k = primal_params.index(names[d.wrt])
+        packed = "(" + ", ".join(primal_params) + ("," if len(primal_params) == 1 else "") + ")"
+        # what the check applies to the direction: the tensor, the function itself (jvp:
+        # called at the direction), or the result with the cotangent (vjp)
+        last = {"jvp": fname, "vjp": f"_out, {params[-1]}"}.get(form, "_out")
+        lines.append(f"        _check(_primal, {packed}, {k}, {last})")
+        lines.append(f"    return {', '.join(returned)}")
+        helpers.add("_check")
+        g.helper_sources["_check"] = _check_helper(target, form, d, out_shape, with_value)
+    functions.append("\n".join(lines))
+
+    out = [TARGETS[target][0], ""]
+    if check and target == "jax":
+        out[1:1] = ["import numpy as np"]
+    for h in sorted(helpers):
+        out += [g.helper_sources.get(h) or _HELPERS[target][h], ""]
+    out.append("\n\n\n".join(functions))
+    return "\n".join(out) + "\n", fname
+
+
+def _primal_function(d, g: _Gen, params: list, variables: list, helpers: set) -> str:
+    """``_primal``: what check=True differences, f, or for order k the order k-1
+    derivative (densely), from the same (converted) arguments; its helpers are added
+    to ``helpers``."""
+    p = _Gen(g.target, g.names, _dim_codes(variables, g.names))
+    p.op_helpers, p.helper_sources = g.op_helpers, g.helper_sources
+    if d.order > 1:
+        of = d.of
+        shape = tuple(of.f_shape) + tuple(of.wrt.shape)
+        root = _returned(p, _dense_code(p, of, "dense", shape), shape)
+    else:
+        root = _returned(p, p.full(stabilize(d.f)), d.f.shape)
+    body, roots, used = _finish(p.lines, [root])
+    helpers.update(used)
+    what = "f" if d.order == 1 else f"the order {d.order - 1} derivative"
+    lines = [f"def _primal({', '.join(params)}):",
+             f"    {('The self-check differences ' + what + ' (check=True).')!r}"]
+    lines += [f"    {n} = {c}" for n, c in body]
+    lines.append(f"    return {roots[0]}")
+    return "\n".join(lines)
+
+
+# The self-check's numbers, from the arguments' machine epsilon ε (2.2e-16 for float64,
+# 1.2e-7 for JAX's default float32): the step h = ε^(1/3)·max(1, max|V|) (6e-6 in float64)
+# balances truncation and rounding; the tolerance is RTOL times the values compared
+# (at least 100 ε^(2/3): 2.4e-3 in float32), plus FLOOR·ε^(2/3) times f's size (the
+# differences' rounding, ε·|f|/h, with a margin of 30).
+_CHECK_RTOL = 1e-4
+_CHECK_FLOOR = 30
+
+_CHECK_XP = {   # per target: the module, the epsilon, the direction D, max |a|
+    "numpy": {"xp": "np", "eps": "float(np.finfo(v.dtype).eps)",
+              "direction": "np.random.default_rng(0).standard_normal(v.shape)",
+              "absmax": "float(np.max(np.abs({0})))"},
+    "jax": {"xp": "jnp", "eps": "float(jnp.finfo(v.dtype).eps)",
+            "direction": "jnp.asarray(np.random.default_rng(0).standard_normal(v.shape))",
+            "absmax": "float(jnp.max(jnp.abs({0})))"},
+    "torch": {"xp": "torch", "eps": "float(torch.finfo(v.dtype).eps)",
+              "direction": "torch.randn(tuple(v.shape), generator=torch.Generator()"
+                           ".manual_seed(0), dtype=torch.float64)",
+              "absmax": "float(torch.max(torch.abs({0})))"},
+}
+
+
+def _check_helper(target: str, form: str, d, out_shape: tuple, with_value: bool) -> str:
+    """The source of ``_check(primal, args, k, ...)`` for one form: central differences
+    of ``primal`` at ``args[k] ± h·D`` against the result applied to ``D``. Only fixed
+    text: the form, the ranks and the symmetry convention are known when generating."""
+    t = _CHECK_XP[target]
+    xp = t["xp"]
+
+    def amax(code):
+        return t["absmax"].format(code)
+    tail = {"jvp": "fn", "vjp": "result, cotangent"}.get(form, "result")
+    lines = [f"def _check(primal, args, k, {tail}):",
+             '    """check=True: central differences of primal (f, or the order k-1 '
+             'derivative) at\n    args[k] +- h d, d a fixed random direction, against the '
+             'result applied to d."""',
+             "    v = args[k]"]
+    if target == "jax":  # a traced value (inside jax.jit) has no number to compare
+        lines += ["    try:",
+                  f"        scale = max(1.0, {amax('v')})",
+                  "    except TypeError as e:",
+                  "        raise ValueError('check=True needs concrete arrays: call the function "
+                  "with check=True outside jax.jit') from e"]
+    else:
+        lines.append(f"    scale = max(1.0, {amax('v')})")
+    lines += [f"    d = {t['direction']}",
+              f"    d = d / max(1.0, {amax('d')})"]
+    convention = d.symmetric_gradient
+    if convention not in (None, "sym", "cookbook"):
+        raise UsageError(f"check=True: unknown symmetric convention {quote(convention)}")
+    if convention is not None and d.wrt.rank == 2:
+        lines.append("    d = (d + d.T) / 2")
+    applied = f"{xp}.triu(d)" if convention == "cookbook" and d.wrt.rank == 2 else "d"
+    lines += [f"    eps = {t['eps']}",
+              "    h = eps ** (1 / 3) * scale",
+              f"    rtol = max({_CHECK_RTOL!r}, 100 * eps ** (2 / 3))",
+              "    plus = primal(*args[:k], v + h * d, *args[k + 1:])",
+              "    minus = primal(*args[:k], v - h * d, *args[k + 1:])",
+              "    fd = (plus - minus) / (2 * h)",
+              f"    floor = {_CHECK_FLOOR!r} * eps ** (2 / 3) * max(1.0, {amax('plus')}, "
+              f"{amax('minus')})"]
+    if form == "jvp":
+        lines.append(f"    got = fn(*args, {applied})" + ("[1]" if with_value else ""))
+    elif form == "vjp":
+        lines += [f"    got = {xp}.sum(result * {applied})",
+                  f"    fd = {xp}.sum(cotangent * fd)",
+                  f"    floor = floor * max(1.0, float({xp}.sum({xp}.abs(cotangent))))"]
+    else:
+        rank, wrank = len(out_shape), d.wrt.rank
+        if wrank == 0:
+            lines.append(f"    got = result * {applied}")
+        else:
+            axes = tuple(range(rank - wrank, rank))
+            key = "dim" if target == "torch" else "axis"
+            lines.append(f"    got = {xp}.sum(result * {applied}, {key}={axes!r})")
+    lines += [f"    err = {amax('got - fd')}",
+              f"    tol = rtol * max({amax('got')}, {amax('fd')}) + floor",
+              "    if not err <= tol:",
+              "        raise ValueError(f'check failed: along a random direction the derivative "
+              "differs from central differences of {h:.2g} by {err:.3g} (tolerance {tol:.3g}, "
+              "largest entries {" + amax('got') + ":.3g} and {" + amax('fd') + ":.3g}): "
+              "the code is wrong, or f is not smooth at this point')",
+              ""]
+    return "\n".join(lines)
 
 
 def _returned(g: _Gen, code: str, shape: tuple) -> str:
@@ -1017,9 +1225,9 @@ def _returned(g: _Gen, code: str, shape: tuple) -> str:
 
 
 def lambdify(d, target: str = "numpy", with_value: bool = False,
-             form: str = "dense") -> Callable:
+             form: str = "dense", check: bool = False) -> Callable:
     """The compiled function of :func:`to_code` (its source is in ``__source__``)."""
-    src, name = _source(d, target, with_value, None, form)
+    src, name = _source(d, target, with_value, None, form, check)
     namespace: dict = {}
     exec(compile(src, f"<matcalc {target} code>", "exec"), namespace)
     fn = namespace[name]
