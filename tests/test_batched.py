@@ -14,7 +14,6 @@ from oracle import assert_close, check, dim_sizes, random_values
 from test_textbook import assert_textbook, tokens
 
 import matcalc
-from matcalc import DiffError
 from matcalc.printing.text import to_text
 
 CE = {"X": "N,n", "W": "n,k", "b": "k", "Y": "N,k,prob"}
@@ -199,20 +198,15 @@ def _inputs(target, values):
 @pytest.mark.parametrize("what, f, wrt, shapes, textbook", BATCHED, ids=IDS)
 def test_code_and_evaluate_agree(what, f, wrt, shapes, textbook, target):
     """The generated code (NumPy, JAX with axis=, PyTorch with dim=) computes what
-    ``evaluate`` does. A derivative that no matrix shows (a 3rd- or 4th-order tensor,
-    such as row-wise softmax by its argument) has no code yet: a clear DiffError."""
+    ``evaluate`` does, for every kind: a derivative that no matrix shows (a 3rd- or
+    4th-order tensor, such as row-wise softmax by its argument) by einsum over its
+    index form."""
     if target != "numpy":
         pytest.importorskip({"jax": "jax.numpy", "torch": "torch"}[target])
     d = matcalc.diff(f, wrt, shapes)
     rng = np.random.default_rng(3)
     values = random_values(d.f, d.wrt, rng)
-    try:
-        fn = matcalc.lambdify(d, target)
-    except DiffError as err:
-        # issue 13's einsum/jvp code will cover these; today the message says so
-        assert d.kind == "differential" and ("no Kronecker form" in str(err) or
-                                             "Kronecker code is NumPy only" in str(err))
-        return
+    fn = matcalc.lambdify(d, target)
     got = np.asarray(fn(**_inputs(target, values)), dtype=float)
     tol = 1e-4 if target == "jax" else 1e-6  # jax computes in float32 by default
     assert_close(got, d.evaluate(values), f"{what}: generated {target} code", rtol=tol,

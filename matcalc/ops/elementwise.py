@@ -185,7 +185,8 @@ def _heaviside(sp, e):
 STEP = elementwise(
     "step", _zero, lambda x: (np.asarray(x) > 0).astype(float),
     "d step(x) = 0 (where x ≠ 0)", lambda sp, z: sp.Heaviside(z, 0),
-    code="{xp}.where({p0} > 0, 1.0, 0.0)", exact=lambda v: Fraction(int(v > 0)),
+    code={"*": "{xp}.where({p0} > 0, 1.0, 0.0)",
+          "torch": "({p0} > 0).to(torch.float64)"}, exact=lambda v: Fraction(int(v > 0)),
     sympy_match=_heaviside, kink=lambda args: args[0], explicit_kinked=_step_explicit,
     unicode=Form("[{0} > 0]", "wrap"), latex=Form(r"\left[ {0} > 0 \right]", "wrap"),
     applies=_APPLIES_KINKED, example=("step(a) * a", "a"))
