@@ -110,9 +110,10 @@ class AsciiPrinter(Printer):
         return hit
 
     def carries(self, e: E.Expr) -> bool:
-        """Does ``e`` print at its full shape with no broadcast of its own?"""
+        """Does ``e`` print at its full shape with no broadcast of its own? (A scalar
+        never does: beside a broadcast vector, ``a^2 * x`` would lose the rows.)"""
         t = type(e)
-        if t is E.Expand:
+        if t is E.Expand or e.rank == 0:
             return False
         if t is E.Pow:
             return self.carries(e.base)
