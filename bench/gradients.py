@@ -4,6 +4,7 @@
     python bench/gradients.py --smoke    # tiny sizes, one round, writes nothing (for the tests)
     python bench/gradients.py --verbose  # also prints every generated function
     python bench/gradients.py --no-jax --no-torch   # leave those out
+    python bench/gradients.py --no-why   # leave out (3), the hand-edited copies
 
 Every figure is a ratio of two timings taken in the same run, side by side.
 
@@ -26,17 +27,28 @@ writes by hand; the generated JAX code under ``jax.jit`` against
 NumPy one), with peak memory: tracemalloc's peak for NumPy (NumPy reports its buffers
 to tracemalloc), XLA's compiled memory analysis (temporaries + output) for JAX.
 
+(3) Why: hand-edited copies of the generated code (a text replacement on the source
+matcalc generates now; a row says so where that text is gone), timed beside it: the
+`X.T @ v` that the JAX code wrote before `v @ X`, cheaper forms of the MLP's stable
+``1 − tanh(u)²``, and the logistic Hessian's ``Xᵀ diag(s) X`` as ``Zᵀ Z`` (syrk).
+
 Before timing, every result is compared with the hand-written NumPy one (max abs
 difference printed, relative error asserted < 1e-8).
 
-Timing: one thread everywhere: the thread variables are set before NumPy is imported,
-threadpoolctl's ``threadpool_limits(1)`` on top where installed, ``torch.set_num_threads(1)``,
-and XLA gets ``--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1``.
-Where OPENBLAS_CORETYPE or OPENBLAS_L2_SIZE is set (they force OpenBLAS's kernel and
-its cache size), the script removes both from its own environment before NumPy is
-loaded, and records that. Each contender is warmed up (jit compiled) first; then
-rounds, each running every contender of a problem once, in an order rotated every
-round (A B C, B C A, ...); the figure is the median. Ratios > 1: the generated code is
+Timing: one core. The process is pinned to one CPU (``os.sched_setaffinity``; XLA
+otherwise runs a large dot on every core whatever its flags say), the thread variables
+are set before NumPy is imported, threadpoolctl's ``threadpool_limits(1)`` on top where
+installed, ``torch.set_num_threads(1)``, and XLA gets ``--xla_cpu_multi_thread_eigen=false
+intra_op_parallelism_threads=1``. Where OPENBLAS_CORETYPE or OPENBLAS_L2_SIZE is set
+(they force OpenBLAS's kernel and its cache size), the script removes both from its own
+environment before NumPy is loaded, and records that. Each contender is warmed up (jit
+compiled) first; then rounds, each running every contender of a problem once (after an
+untimed call of its own, so that each finds its inputs equally warm in the cache), in
+an order rotated every round (A B C, B C A, ...), a generated function next to its
+references. A ratio is the median of the round-by-round ratios (with their quartiles,
+the noise of a shared machine); a time is the median. The clock is the process's CPU
+time while it is pinned (one core: the wall time less the time another job had the
+core), else the wall clock (``--wall`` forces it). Ratios > 1: the generated code is
 slower.
 """
 from __future__ import annotations
@@ -45,6 +57,19 @@ import os
 import sys
 
 # ---- the environment, before NumPy (and its BLAS) or jax is loaded
+# One core: the process is pinned to one CPU (where the OS allows it). The thread
+# settings below are not enough on their own: XLA's CPU client runs a large dot on
+# every core it may use whatever XLA_FLAGS say (measured: 12.5 ms of CPU time in a
+# 6.5 ms call on 2 cores), and NumPy's OpenBLAS starts one thread per core.
+PINNED = None
+if hasattr(os, "sched_setaffinity") and "--no-pin" not in sys.argv:
+    try:
+        _cpus = sorted(os.sched_getaffinity(0))
+        _want = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--cpu=")), None)
+        PINNED = int(_want) if _want is not None else _cpus[-1]
+        os.sched_setaffinity(0, {PINNED})
+    except (OSError, ValueError):
+        PINNED = None
 UNSET = {v: os.environ.pop(v) for v in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
          if v in os.environ}
 if UNSET and "numpy" in sys.modules:  # pragma: no cover (only if started oddly)
@@ -59,6 +84,7 @@ if "xla_cpu_multi_thread_eigen" not in os.environ.get("XLA_FLAGS", ""):
 import argparse  # noqa: E402
 import inspect  # noqa: E402
 import platform  # noqa: E402
+import re  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import time  # noqa: E402
@@ -257,9 +283,9 @@ def matcalc_revision() -> str:
 
 def torch_blas(torch) -> str:
     for part in torch.__config__.show().replace("\n", ",").split(","):
-        if "BLAS_INFO" in part:
-            return part.strip()
-    return "BLAS_INFO unknown"
+        if "BLAS_INFO=" in part:
+            return "BLAS " + part.split("BLAS_INFO=", 1)[1].strip()
+    return "BLAS unknown"
 
 
 # ------------------------------------------------------------------ measuring
@@ -277,18 +303,47 @@ def fmt_bytes(b) -> str:
     return f"{b / 2 ** 20:.1f} MiB" if b >= 2 ** 20 else f"{b / 1024:.1f} KiB"
 
 
-def interleaved(contenders: dict, rounds: int) -> dict:
-    """Median seconds per call of each contender (name -> zero-argument callable):
-    every round runs each once, in an order rotated every round."""
-    names = list(contenders)
-    runs = {k: [] for k in names}
+# The clock of every timing: the process's CPU time where the process is pinned to one
+# core (main() sets it), so that a round in which another job had the core is not
+# counted against whichever contender was running; else the wall clock.
+CLOCK = time.perf_counter
+
+
+def interleaved(groups: list, rounds: int) -> dict:
+    """Seconds per call of each contender, one figure per round: name -> list.
+
+    ``groups``: lists of (name, zero-argument callable), a generated function and its
+    references side by side. Every round runs every contender once; the groups run in
+    an order rotated every round (A B C, B C A, ...), and so do the contenders within a
+    group, so that a generated function and its reference run next to each other
+    (their ratio is taken round by round, under the same load of a shared machine).
+
+    Each timed call comes right after an untimed call of the same contender, so that
+    every contender finds its own inputs equally warm in the cache. Without that, the
+    contender that follows another reading the same buffers wins: JAX reads its own
+    copy of X, NumPy and torch share one, and this machine's last-level cache holds a
+    32 MB X (identical XLA programs measured 1.12x apart in a fixed order)."""
+    runs = {name: [] for g in groups for name, _ in g}
     for r in range(rounds):
-        s = r % len(names)
-        for k in names[s:] + names[:s]:
-            t = time.perf_counter()
-            contenders[k]()
-            runs[k].append(time.perf_counter() - t)
-    return {k: statistics.median(v) for k, v in runs.items()}
+        s = r % len(groups)
+        for g in groups[s:] + groups[:s]:
+            q = r % len(g)
+            for name, fn in g[q:] + g[:q]:
+                fn()
+                t = CLOCK()
+                fn()
+                runs[name].append(CLOCK() - t)
+    return runs
+
+
+def ratio_stats(num: list, den: list) -> tuple[float, float, float]:
+    """Median and quartiles of the round-by-round ratios num/den."""
+    rs = sorted(a / b for a, b in zip(num, den))
+    if len(rs) < 4:
+        m = statistics.median(rs)
+        return m, rs[0], rs[-1]
+    q1, q2, q3 = statistics.quantiles(rs, n=4)
+    return q2, q1, q3
 
 
 def compare(got, ref) -> tuple[float, float]:
@@ -360,7 +415,8 @@ def check_order(fn, order):
 
 
 def bench_gradients(problems, libs: Libs, rounds: int, verbose: bool):
-    """Rows: (label, sizes, target, reference name, generated s, reference s, max abs diff)."""
+    """Rows: (label, sizes, target, reference name, generated s, reference s,
+    (median, q1, q3) of the round-by-round ratios generated/reference, max abs diff)."""
     jax, jnp, torch = libs.jax, libs.jnp, libs.torch
     jl = jax_losses(jax, jnp) if jax is not None else {}
     tl = torch_losses(torch) if torch is not None else {}
@@ -378,6 +434,7 @@ def bench_gradients(problems, libs: Libs, rounds: int, verbose: bool):
             print(f"\n# d/d{wrt} of {text}, numpy:\n{gen_np.__source__}")
         contenders["gen numpy"] = lambda f=gen_np: f(*args)
         contenders["hand numpy"] = lambda: hand(*args)
+        groups = [["gen numpy", "hand numpy"]]
         pairs.append(("numpy", "gen numpy", "hand numpy", "hand-written NumPy"))
 
         if jax is not None:
@@ -389,6 +446,7 @@ def bench_gradients(problems, libs: Libs, rounds: int, verbose: bool):
             jargs = tuple(jax.device_put(a) for a in args)
             contenders["gen jax"] = lambda f=gj: jax.block_until_ready(f(*jargs))
             contenders["jax.grad"] = lambda f=rj: jax.block_until_ready(f(*jargs))
+            groups.append(["gen jax", "jax.grad"])
             pairs.append(("jax", "gen jax", "jax.grad", "jax.jit(jax.grad(f))"))
 
         if torch is not None:
@@ -406,6 +464,7 @@ def bench_gradients(problems, libs: Libs, rounds: int, verbose: bool):
             contenders["gen torch"] = lambda f=gen_t: f(*targs)
             contenders["torch.func.grad"] = lambda: fg(*targs)
             contenders["autograd"] = autograd
+            groups.append(["gen torch", "torch.func.grad", "autograd"])
             pairs.append(("torch", "gen torch", "torch.func.grad", "torch.func.grad(f)"))
             pairs.append(("torch", "gen torch", "autograd", "torch autograd"))
 
@@ -416,16 +475,18 @@ def bench_gradients(problems, libs: Libs, rounds: int, verbose: bool):
             diff, rel = compare(out, ref)
             results[name] = diff
             assert rel < TOL, f"{label}: {name} differs from hand-written NumPy by {rel:.2e}"
-        t = interleaved(contenders, rounds)
+        runs = interleaved([[(k, contenders[k]) for k in g] for g in groups], rounds)
         line = f"  {label:<16} {sizes:<26}"
         for target, g, r, rname in pairs:
             gap = max(results[g], results[r])
-            rows.append((label, sizes, target, rname, t[g], t[r], gap))
-            line += f" {target} {t[g] / t[r]:.2f}"
+            ratio = ratio_stats(runs[g], runs[r])
+            rows.append((label, sizes, target, rname, statistics.median(runs[g]),
+                         statistics.median(runs[r]), ratio, gap))
+            line += f" {target} {ratio[0]:.2f}"
         print(line + "  (generated/reference)", flush=True)
         for target, note in (("jax", libs.jax_note), ("torch", libs.torch_note)):
             if (jax if target == "jax" else torch) is None:
-                rows.append((label, sizes, target, note, None, None, None))
+                rows.append((label, sizes, target, note, None, None, None, None))
     return rows
 
 
@@ -460,14 +521,159 @@ def bench_hessians(problems, libs: Libs, rounds: int, verbose: bool):
             diff, rel = compare(fn(), ref)
             diffs[name] = diff
             assert rel < TOL, f"{label} Hessian: {name} differs from hand-written by {rel:.2e}"
-        t = interleaved(contenders, rounds)
+        runs = interleaved([[(k, fn) for k, fn in contenders.items()]], rounds)
+        t = {k: statistics.median(v) for k, v in runs.items()}
         row.update(times=t, diff=max(diffs.values()))
+        if "jax.hessian" in runs:
+            row["speed"] = ratio_stats(runs["jax.hessian"], runs["gen numpy"])
         rows.append(row)
         msg = f"  {label:<16} {sizes:<16} gen numpy {fmt_ms(t['gen numpy'])} ms"
         if "jax.hessian" in t:
             msg += (f", jax.hessian {fmt_ms(t['jax.hessian'])} ms: "
-                    f"{t['jax.hessian'] / t['gen numpy']:.1f}x faster")
+                    f"{row['speed'][0]:.1f}x faster")
         print(msg, flush=True)
+    return rows
+
+
+# ------------------------------------------------------------------ (3) why: edited copies
+
+def _tanh_prime_variants(xp: str) -> list:
+    """Hand edits of the generated MLP gradient by W1, whose stable ``1 − tanh(u)²`` is
+    ``4e ⊘ (1 + e)²``, ``e = exp(−2|u|)``: (name, edits of the source)."""
+    exp_line = f"    _t2 = {xp}.exp(-2.0 * {xp}.abs(_t1))\n"
+    factor = "* _t2 * ((1.0 + _t2) ** -2)"
+    out = [
+        ("`* (1 + e) ** -2` written `/ (1 + e) ** 2`",
+         [("* ((1.0 + _t2) ** -2)", "/ ((1.0 + _t2) ** 2)")]),
+        ("1 − tanh(u)² as `/ cosh(u) ** 2` (stable, no exp)",
+         [(exp_line, ""), (factor, f"/ ({xp}.cosh(_t1) ** 2)"),
+          ("8.0 * (X.T @ _t3)", "2.0 * (X.T @ _t3)")]),
+        ("`1 - H * H`, H the forward tanh (as by hand; 0 for |u| > 19)",
+         [(exp_line, f"    _t2 = {xp}.tanh(_t1)\n"), (f"(({xp}.tanh(_t1) @ W2)", "((_t2 @ W2)"),
+          (factor, "* (1.0 - _t2 * _t2)"), ("8.0 * (X.T @ _t3)", "2.0 * (X.T @ _t3)")]),
+    ]
+    if xp == "torch":
+        out += [
+            ("the same 4e/(1+e)², in place on its temporaries",
+             [(f"_t2 = {xp}.exp(-2.0 * {xp}.abs(_t1))", f"_t2 = {xp}.abs(_t1).mul_(-2.0).exp_()"),
+              (") * _t2 * ((1.0 + _t2) ** -2)", ").mul_(_t2).div_(_t2.add(1.0).square_())")]),
+            ("`/ cosh(u) ** 2`, in place", [
+                (exp_line, ""), (") * _t2 * ((1.0 + _t2) ** -2)",
+                                 f").div_({xp}.cosh(_t1).square_())"),
+                ("8.0 * (X.T @ _t3)", "2.0 * (X.T @ _t3)")]),
+        ]
+    return out
+
+
+# (problem label, target, variants); a variant's edits are (old text, new text) of the
+# generated source; where the generated code no longer has the old text, the row says so
+VARIANTS = [
+    ("logistic loss", "jax", [("`X.T @ v` (the code before `v @ X`)", [
+        ("-((y * (_sigmoid(-(y * (X @ w))))) @ X)", "-(X.T @ (y * (_sigmoid(-(y * (X @ w))))))")])]),
+    ("least squares", "jax", [("`X.T @ v` (the code before `v @ X`)", [
+        ("2.0 * (((X @ w) - y) @ X)", "2.0 * (X.T @ ((X @ w) - y))")])]),
+    ("quadratic form", "jax", [("`A.T @ x` (the code before `x @ A`)", [
+        ("(A @ x) + (x @ A)", "(A @ x) + (A.T @ x)")])]),
+    ("MLP by W1", "numpy", _tanh_prime_variants("np")),
+    ("MLP by W1", "jax", _tanh_prime_variants("jnp")),
+    ("MLP by W1", "torch", _tanh_prime_variants("torch")),
+    ("logistic loss Hessian", "numpy", [("`Xᵀ diag(s) X` as `Z.T @ Z`, `Z = sqrt(s)[:, None] * X` "
+                                         "(s ≥ 0; NumPy then calls syrk)", "syrk")]),
+]
+
+_SYRK = re.compile(r"^(\s*)(\w+) = X\.T @ \(\((.*)\)\[:, None\] \* X\)$", re.M)
+
+
+def edit_source(src: str, edits):
+    """The source with the edits made, or None if one of them does not apply."""
+    if edits == "syrk":
+        m = _SYRK.search(src)
+        if m is None:
+            return None
+        ind, name, s = m.groups()
+        return src[:m.start()] + (f"{ind}_z = np.sqrt({s})[:, None] * X\n"
+                                  f"{ind}{name} = _z.T @ _z") + src[m.end():]
+    for old, new in edits:
+        if old not in src:
+            return None
+        src = src.replace(old, new)
+    return src
+
+
+def compile_source(src: str):
+    namespace: dict = {}
+    exec(compile(src, "<edited matcalc code>", "exec"), namespace)  # noqa: S102 (our own)
+    fns = [v for k, v in namespace.items() if k.startswith(("d_f_", "d2_f_"))]
+    assert len(fns) == 1, list(namespace)
+    return fns[0]
+
+
+def bench_variants(problems, hproblems, libs: Libs, rounds: int, hess_rounds: int,
+                   verbose: bool):
+    """Rows: (problem, target, variant, seconds, (ratio to generated), ratio to reference
+    or None, reference name) — each variant a hand-edited copy of the generated code,
+    timed in one group with the generated function and the reference."""
+    jax, jnp, torch = libs.jax, libs.jnp, libs.torch
+    grad = {p[1]: p for p in problems}
+    hess = {p[1] + " Hessian": p for p in hproblems}
+    rows = []
+    for label, target, variants in VARIANTS:
+        if (target == "jax" and jax is None) or (target == "torch" and torch is None):
+            rows.append((label, target, "—", None, None, None,
+                         libs.jax_note if target == "jax" else libs.torch_note))
+            continue
+        if label in hess:
+            key, _, text, wrt, order, vals, hand, _ = hess[label]
+            d = matcalc.diff(text, wrt, order=2)
+        else:
+            key, _, text, shapes, wrt, order, vals, hand, _ = grad[label]
+            d = matcalc.diff(text, wrt, shapes=shapes)
+        args = tuple(vals[v] for v in order)
+        wi = order.index(wrt)
+        ref = hand(*args)
+        gen = matcalc.lambdify(d, target)
+        if target == "numpy":
+            call, wrap, rname = (lambda f: lambda: f(*args)), (lambda f: f), "hand-written NumPy"
+            reference = hand
+        elif target == "jax":
+            jargs = tuple(jax.device_put(a) for a in args)
+            call = (lambda f: lambda: jax.block_until_ready(f(*jargs)))
+            wrap, rname = jax.jit, "jax.grad"
+            reference = jax.jit(jax.grad(jax_losses(jax, jnp)[key], argnums=wi))
+        else:
+            targs = tuple(torch.from_numpy(np.ascontiguousarray(a)) for a in args)
+            call, wrap, rname = (lambda f: lambda: f(*targs)), (lambda f: f), "torch.func.grad"
+            reference = torch.func.grad(torch_losses(torch)[key], argnums=wi)
+        group = [("generated", call(wrap(gen)))]
+        missing = []
+        for name, edits in variants:
+            src = edit_source(gen.__source__, edits)
+            if src is None:
+                missing.append(name)
+                continue
+            if verbose:
+                print(f"\n# {label}, {target}, {name}:\n{src}")
+            group.append((name, call(wrap(compile_source(src)))))
+        group.append((rname, call(wrap(reference) if target == "numpy" else reference)))
+        for name, fn in group:
+            fn()
+            out = fn()
+            out = out.detach().numpy() if torch is not None and torch.is_tensor(out) else out
+            _, rel = compare(out, ref)
+            assert rel < TOL, f"{label}, {target}, {name}: differs by {rel:.2e}"
+        runs = interleaved([group], hess_rounds if label in hess else rounds)
+        for name, _ in group[1:-1]:
+            rows.append((label, target, name, statistics.median(runs[name]),
+                         ratio_stats(runs[name], runs["generated"]),
+                         ratio_stats(runs[name], runs[rname])[0], rname))
+        rows.append((label, target, f"(reference: {rname})", statistics.median(runs[rname]),
+                     ratio_stats(runs[rname], runs["generated"]), None, rname))
+        for name in missing:
+            rows.append((label, target, name, None, None, None,
+                         "n/a: the generated code no longer has the text this edit replaces"))
+        print(f"  {label:<22} {target:<6} " + ", ".join(
+            f"{r[2][:28]} {r[4][0]:.2f}" for r in rows if r[0] == label and r[1] == target
+            and r[4] is not None) + "  (time / generated)", flush=True)
     return rows
 
 
@@ -481,20 +687,22 @@ def _table(head, body) -> list:
 
 def gradient_table(rows) -> tuple[list, list]:
     body, misses = [], []
-    for label, sizes, target, rname, g, r, gap in rows:
+    for label, sizes, target, rname, g, r, stats, gap in rows:
         if g is None:
-            body.append([label, sizes, target, rname, "—", "—", "—", "—", "—"])
+            body.append([label, sizes, target, rname, "—", "—", "—", "—", "—", "—"])
             continue
-        ratio = g / r
-        goal = GOALS[target]
-        met = ratio <= goal
+        ratio, q1, q3 = stats
+        goal = GOALS[target] if rname != "torch autograd" else None  # the goal: func.grad
+        met = goal is None or ratio <= goal
         if not met:
             misses.append(f"{label}, {target}: generated {ratio:.2f}× {rname} "
-                          f"(goal ≤ {goal:g}×)")
+                          f"(goal ≤ {goal:g}×; quartiles {q1:.2f}–{q3:.2f})")
         body.append([label, sizes, target, rname, fmt_ms(g), fmt_ms(r), f"**{ratio:.2f}**",
-                     f"≤ {goal:g}: {'yes' if met else 'no'}", f"{gap:.1e}"])
+                     f"{q1:.2f}–{q3:.2f}",
+                     f"≤ {goal:g}: {'yes' if met else 'no'}" if goal is not None else "(none)",
+                     f"{gap:.1e}"])
     head = ["problem", "sizes", "target", "reference", "generated ms", "reference ms",
-            "gen/ref", "goal met", "max abs diff"]
+            "gen/ref", "quartiles", "goal met", "max abs diff"]
     return _table(head, body), misses
 
 
@@ -503,7 +711,7 @@ def hessian_table(rows) -> tuple[list, list]:
     for r in rows:
         t = r["times"]
         jh = t.get("jax.hessian")
-        speed = jh / t["gen numpy"] if jh is not None else None
+        speed = r["speed"][0] if jh is not None else None
         if speed is not None and speed < GOALS["hessian"]:
             misses.append(f"{r['label']} Hessian: generated NumPy only {speed:.1f}× faster "
                           f"than jax.hessian (goal ≥ {GOALS['hessian']:g}×)")
@@ -519,7 +727,21 @@ def hessian_table(rows) -> tuple[list, list]:
     return _table(head, body), misses
 
 
-def section(info: dict, grows, hrows, args) -> str:
+def variants_table(rows) -> list:
+    body = []
+    for label, target, name, t, stats, to_ref, note in rows:
+        if t is None:
+            body.append([label, target, name, "—", "—", "—", note])
+            continue
+        q = f"**{stats[0]:.2f}** ({stats[1]:.2f}–{stats[2]:.2f})"
+        body.append([label, target, name, fmt_ms(t), q,
+                     f"{to_ref:.2f}" if to_ref is not None else "—", ""])
+    head = ["problem", "target", "the generated code, edited by hand", "ms",
+            "time / generated (quartiles)", "time / reference", "note"]
+    return _table(head, body)
+
+
+def section(info: dict, grows, hrows, vrows, args) -> str:
     gt, gmiss = gradient_table(grows)
     ht, hmiss = hessian_table(hrows)
     lines = [
@@ -527,23 +749,35 @@ def section(info: dict, grows, hrows, args) -> str:
         "## 5. Generated gradients vs JAX, torch and hand-written NumPy", "",
         f"Written by `python bench/gradients.py` on {time.strftime('%Y-%m-%d')} (this section "
         "only; the script replaces it in place). Every figure is a ratio of two timings "
-        "measured side by side in the same run: each row's contenders run once per round, "
-        "in an order rotated every round, and a figure is the median of "
-        f"{args.rounds} rounds ({args.hess_rounds} for Hessians), after a warm-up that "
-        "compiles the jit functions. Float64 everywhere (`jax_enable_x64`).", "",
+        "measured side by side in the same run: every round runs each contender of a "
+        "problem once, right after an untimed call of its own (so each finds its inputs "
+        "equally warm in the cache), in an order rotated every round, a generated "
+        "function next to its references; a ratio is the median of the round-by-round "
+        f"ratios over {args.rounds} rounds ({args.hess_rounds} for Hessians), with their "
+        "quartiles (the noise of a machine shared with other jobs), a time the median, "
+        "after a warm-up that compiles the jit functions. Float64 everywhere "
+        "(`jax_enable_x64`).", "",
+    ]
+    if args.smoke:
+        lines += ["**Smoke run (`--smoke`): tiny sizes and one round; the figures mean "
+                  "nothing.**", ""]
+    lines += [
         f"- machine: {info['cpu']}, {os.cpu_count()} cores shared with other jobs",
         f"- versions: Python {platform.python_version()}, NumPy {np.__version__}, "
         f"jax {info['jax']}, torch {info['torch']}; matcalc at {info['rev']}",
         f"- NumPy's BLAS (threadpoolctl, while timing): {info['blas']}",
         f"- torch: {info['torch_threads']}",
         f"- XLA: `XLA_FLAGS={os.environ.get('XLA_FLAGS', '')}`",
+        f"- CPU affinity: {info['pinned']}",
+        f"- clock: {info['clock']}",
         f"- OpenBLAS environment: {info['unset']}", "",
         "Contenders: *generated* is `matcalc.lambdify(matcalc.diff(f, w), target)` (JAX: "
         "under `jax.jit`); the references are the gradient written by hand in NumPy, "
         "`jax.jit(jax.grad(f))` and `torch.func.grad(f)` / `torch.autograd.grad` of "
         "the loss written by hand in that library (`log1p(exp(·))`, `softmax`, `tanh`). "
         "*gen/ref* > 1: the generated code is slower. Goals: NumPy and JAX ≤ 1.1×, "
-        "torch ≤ 1×, Hessians ≥ 3× faster than `jax.hessian`. *max abs diff*: the "
+        "torch ≤ 1× `torch.func.grad` (autograd is shown, with no goal), Hessians ≥ 3× "
+        "faster than `jax.hessian`. *max abs diff*: the "
         "larger difference of the two from the hand-written NumPy gradient.", "",
     ]
     lines += gt + [""]
@@ -554,6 +788,15 @@ def section(info: dict, grows, hrows, args) -> str:
         "(the output included); for JAX, XLA's compiled memory analysis, temporaries + "
         "output (the arguments excluded).", ""]
     lines += ht + [""]
+    if vrows:
+        lines += [
+            "### Why: the generated code, edited by hand", "",
+            "Each row is a copy of the generated source with one change made by hand "
+            "(`bench/gradients.py` makes the edit as a text replacement on the code "
+            "matcalc generates now; where that text is gone, the row says so), timed in "
+            "one group with the generated function and the reference. *time / "
+            "generated* < 1: the edit is faster than what matcalc generates.", ""]
+        lines += variants_table(vrows) + [""]
     lines += ["### Goals missed in this run", ""]
     lines += [f"- {m}" for m in gmiss + hmiss] or ["- none"]
     lines += ["", END, ""]
@@ -580,7 +823,7 @@ def main(argv=None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--smoke", action="store_true",
                     help="tiny sizes, one round, write nothing unless --out (for the tests)")
-    ap.add_argument("--rounds", type=int, default=None, help="interleaved rounds (21)")
+    ap.add_argument("--rounds", type=int, default=None, help="interleaved rounds (31)")
     ap.add_argument("--hess-rounds", type=int, default=None,
                     help="interleaved rounds of the Hessians (7)")
     ap.add_argument("--out", default=None,
@@ -590,11 +833,21 @@ def main(argv=None) -> int:
     ap.add_argument("--no-torch", action="store_true", help="leave torch out")
     ap.add_argument("--verbose", "-v", action="store_true",
                     help="print the generated source of every function")
+    ap.add_argument("--cpu", type=int, default=None,
+                    help="the CPU to pin the process to, as --cpu=N (default: the last one "
+                         "allowed)")
+    ap.add_argument("--no-pin", action="store_true", help="do not pin the process to one CPU")
+    ap.add_argument("--wall", action="store_true",
+                    help="time by the wall clock (default: the process's CPU time when pinned)")
+    ap.add_argument("--no-why", action="store_true",
+                    help="leave out section (3), the hand-edited copies of the generated code")
     args = ap.parse_args(argv)
-    args.rounds = args.rounds or (1 if args.smoke else 21)
+    args.rounds = args.rounds or (1 if args.smoke else 31)
     args.hess_rounds = args.hess_rounds or (1 if args.smoke else 7)
     out = args.out or (None if args.smoke else os.path.join(ROOT, "docs", "benchmarks.md"))
 
+    global CLOCK
+    CLOCK = time.process_time if PINNED is not None and not args.wall else time.perf_counter
     libs = Libs(not args.no_jax, not args.no_torch)
     try:
         from threadpoolctl import threadpool_info, threadpool_limits
@@ -610,6 +863,12 @@ def main(argv=None) -> int:
         "blas": blas_info(threadpool_info),
         "torch_threads": (f"{torch.get_num_threads()} intra-op thread(s), "
                           f"{torch_blas(torch)}" if torch is not None else libs.torch_note),
+        "pinned": (f"the process pinned to CPU {PINNED} (os.sched_setaffinity), so every "
+                   "library runs on one core" if PINNED is not None
+                   else "not pinned (XLA may use more than one core)"),
+        "clock": ("the process's CPU time (`time.process_time`): on one pinned core it is the "
+                  "wall time less the time another job had the core"
+                  if CLOCK is time.process_time else "the wall clock (`time.perf_counter`)"),
         "unset": ("removed from the benchmark's own environment before NumPy was loaded: "
                   + ", ".join(f"{k}={v}" for k, v in UNSET.items())) if UNSET
         else "OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE not set (OpenBLAS chose its kernel)",
@@ -620,20 +879,28 @@ def main(argv=None) -> int:
     print(f"BLAS: {info['blas']}")
     print(f"torch: {info['torch_threads']}; XLA_FLAGS={os.environ.get('XLA_FLAGS')!r}")
     print(f"OpenBLAS environment: {info['unset']}")
+    print(f"CPU affinity: {info['pinned']}; clock: {info['clock']}")
 
     rng = np.random.default_rng(0)
     try:
         print(f"\n(1) gradients: median of {args.rounds} interleaved round(s)", flush=True)
-        grows = bench_gradients(make_problems(args.smoke, rng), libs, args.rounds,
-                                args.verbose)
+        problems = make_problems(args.smoke, rng)
+        grows = bench_gradients(problems, libs, args.rounds, args.verbose)
         print(f"\n(2) Hessians: median of {args.hess_rounds} interleaved round(s)", flush=True)
-        hrows = bench_hessians(make_hessian_problems(args.smoke, rng), libs, args.hess_rounds,
-                               args.verbose)
+        hproblems = make_hessian_problems(args.smoke, rng)
+        hrows = bench_hessians(hproblems, libs, args.hess_rounds, args.verbose)
+        vrows = []
+        if not args.no_why:
+            print(f"\n(3) why: hand-edited copies of the generated code, median of "
+                  f"{args.rounds} interleaved round(s) ({args.hess_rounds} for the Hessian)",
+                  flush=True)
+            vrows = bench_variants(problems, hproblems, libs, args.rounds, args.hess_rounds,
+                                   args.verbose)
     finally:
         if limiter is not None:
             limiter.restore_original_limits()
 
-    text = section(info, grows, hrows, args)
+    text = section(info, grows, hrows, vrows, args)
     print("\n" + text.split("\n", 2)[2].rsplit(END, 1)[0].rstrip())
     if out:
         write_section(out, text)

@@ -463,10 +463,10 @@ def write_report(path, args, derive, drows, notes, srows, crows, cli, plot) -> N
         "are most of it); SymPy is not imported by the CLI.",
         "- the generated code converts every argument with `asarray` and returns through "
         "`asarray`: a fixed cost of about a microsecond, visible only at tiny sizes.",
-        "- derivatives of kind `differential` (matrix by matrix, e.g. d(W x)/dW) get code "
-        "only through their Kronecker form `Σ c (Sᵀ ⊗ P) [K]`, which forms the dense "
-        "(numel f × numel V) matrix, and only for the NumPy target; one with no Kronecker "
-        "form (an element-wise product with dV) raises DiffError.",
+        "- derivatives of kind `differential` (matrix by matrix, e.g. d(W x)/dW) get dense "
+        "code by einsum over their index form, on every target, and the linear maps "
+        "themselves as `--code jvp` / `--code vjp` functions that never form the tensor "
+        "([benchmarks_tensor.md](benchmarks_tensor.md)).",
         ("- jax: " + (f"jax {_jax_version()} on the CPU, see the last column of section 3."
                       if _jax_version() else "not installed here, so not compared.")),
         '- noise: the machine is shared with other jobs and BLAS threads compete, so '
@@ -481,8 +481,24 @@ def write_report(path, args, derive, drows, notes, srows, crows, cli, plot) -> N
         + ".", ""]
     if plot:
         lines += [f"![scaling]({os.path.basename(plot)})", ""]
+    lines += _kept_sections(path)
     with open(path, "w", encoding="utf-8") as fh:
         fh.write("\n".join(lines))
+
+
+def _kept_sections(path) -> list:
+    """The sections other scripts write into the same page (bench/gradients.py's,
+    between its begin and end markers), kept as they are."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            old = fh.read()
+    except OSError:
+        return []
+    begin, end = "<!-- bench/gradients.py: begin -->", "<!-- bench/gradients.py: end -->"
+    if begin not in old or end not in old:
+        return []
+    block = old[old.index(begin):old.index(end) + len(end)]
+    return [block, ""]
 
 
 def main(argv=None) -> int:
