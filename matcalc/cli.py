@@ -115,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "tensor f.shape + wrt.shape), einsum (the same, by einsum over the "
                         "index form), jvp (the linear map on a direction dV), vjp (its "
                         "adjoint on a cotangent G)")
+    p.add_argument("--check", action="store_true",
+                   help="with --format numpy/jax/torch: the generated function takes "
+                        "check=True to test itself against finite differences")
     p.add_argument("--index", action="store_true",
                    help="also print the derivative in index (Einstein) notation")
     p.add_argument("--steps", action="store_true",
@@ -364,6 +367,11 @@ def _cmd_diff(args, out: _Output) -> int:
         raise UsageError("--document needs --format latex")
     if args.code != "dense" and args.format not in ("numpy", "jax", "torch"):
         raise UsageError(f"--code {args.code} needs --format numpy, jax or torch")
+    if args.check and args.format not in ("numpy", "jax", "torch"):
+        raise UsageError("--check needs --format numpy, jax or torch")
+    if args.index and args.format in ("numpy", "jax", "torch"):
+        raise UsageError("--index needs --format text, latex or json (the code of the "
+                         "index form is --code einsum)")
     dims = _verify_dims(args.verify_dims) if args.verify else None
     text, declared = _expression(args.expression), _shapes(args.shape)
     e, named = parse_with_variables(text, declared, args.dialect)
@@ -402,26 +410,40 @@ def _simplify_option(args):
 
 def _show(derivs, args, out: _Output) -> None:
     """The derivatives in the --format asked for, with --steps and --document."""
+    from .printing.report import report
     fmt, layout = args.format, args.layout
     if args.document:  # one document for all the --wrt derivatives
         from .printing.document import derivative_document
-        out.print(derivative_document(derivs, layout, args.steps), end="")
+        out.print(derivative_document(derivs, layout, args.steps, args.index), end="")
         return
     for i, d in enumerate(derivs):
         if i:
             out.print()
         if fmt in ("numpy", "jax", "torch"):
-            out.print(d.to_code(target=fmt, form=args.code), end="")
+            out.print(d.to_code(target=fmt, form=args.code, check=args.check), end="")
         elif fmt == "json":
             out.print(_json(d, layout, i, len(derivs)))
         elif fmt == "latex":
             out.print(d.latex(layout=layout))
+            if args.index:
+                out.print(_index_latex(d))
             if args.steps:
                 out.print(d.steps_text(layout=layout, fmt="latex"))
         else:
             if args.steps:
                 out.print(d.steps_text(layout=layout, fmt="ascii" if args.ascii else "unicode"))
-            out.print(d.report(layout=layout, ascii=args.ascii))
+            # --index: the index form for every derivative (a differential has it anyway)
+            out.print(report(d, layout=layout, ascii=args.ascii, index=args.index or None))
+
+
+def _index_latex(d) -> str:
+    """--format latex --index: the index form as a LaTeX line (a LaTeX comment when the
+    form is beyond its budget of terms)."""
+    from .printing.index import index_latex
+    try:
+        return index_latex(d.index_form())
+    except LimitError as err:
+        return f"% index notation not shown: {err}"
 
 
 def _json(d, layout: str, i: int, count: int) -> str:

@@ -210,9 +210,10 @@ def check(text, wrt, shapes=None, order=1, points=3, seed=0, d=None, dims=None,
     if d is None:
         d = matcalc.diff(f, wrt, shapes, order=order, symmetric_gradient=symmetric_gradient)
     v = d.wrt
-    first = matcalc.diff(f, wrt, shapes, order=1,
+    # order k: finite differences of the order k - 1 derivative
+    lower = matcalc.diff(f, wrt, shapes, order=order - 1,
                          symmetric_gradient=d.symmetric_gradient or "sym") \
-        if order == 2 else None
+        if order > 1 else None
     rng = np.random.default_rng(seed)
     for _ in range(points):
         values = random_values(f, v, rng, dims)
@@ -222,9 +223,9 @@ def check(text, wrt, shapes=None, order=1, points=3, seed=0, d=None, dims=None,
             want = finite_differences(lambda vals: matcalc.evaluate(f, vals), values, v.name,
                                       convention=conv)
         else:
-            want = finite_differences(first.evaluate, values, v.name, h=1e-5,
+            want = finite_differences(lower.evaluate, values, v.name, h=1e-5,
                                       convention=conv)
             atol, rtol = max(atol, 1e-5), max(rtol, 1e-4)
-        assert_close(got, want, f"d{'²' if order == 2 else ''}({text})/d{v.name}^{order} "
+        assert_close(got, want, f"d{'⁰¹²³'[order] if order > 1 else ''}({text})/d{v.name}^{order} "
                                 f"at {values}", rtol, atol)
     return d

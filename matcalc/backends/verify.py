@@ -412,7 +412,7 @@ def _symbolic_check(d, inst: dict, name: str, budget: float) -> Check:
     fvals = _flat(ev.value(d.f))
     wvals = _flat(env[d.wrt.name])
     factors = _entry_factors(d, len(wvals), _sym_shape(d.wrt.shape, inst)[1])
-    if d.order == 2:
+    for _ in range(d.order - 1):  # the lower orders' derivatives, then this one's
         fvals = [sp.diff(fv, w) * k for fv in fvals for w, k in zip(wvals, factors)]
     expected = [sp.diff(fv, w) * k for fv in fvals for w, k in zip(wvals, factors)]
     out_shape = tuple(_sym_shape(d.f_shape, inst)[:len(d.f_shape)]) + \
@@ -532,7 +532,7 @@ def numeric_check(d, sizes: dict, seed: int = 0, points: int = 3, tol: float = 1
     # finite differences mean nothing where an inverse or determinant is (nearly)
     # singular
     mats = _domain_args(d.f, "invertible")
-    target = d.of.expr if d.order == 2 else d.f
+    target = d.of.expr if d.order > 1 else d.f   # order k: the order k - 1 derivative
     worst = 0.0
     done = 0
     for attempt in range(60):

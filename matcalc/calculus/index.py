@@ -122,7 +122,7 @@ def jvp_expr(d: Derivative) -> E.Expr:
         return d.expr
     if d.kind is Kind.GRADIENT:  # df = ⟨G, dV⟩
         g = d.expr
-        inner = E.matmul(E.transpose(g), dv) if dv.rank == 1 else \
+        inner = E.matmul(E.transpose(dv), g) if dv.rank == 1 else \
             E.call(_sum(), E.mul(g, dv))
         return fit(inner, fshape)
     if d.kind is Kind.JACOBIAN:  # df = J dv
@@ -343,13 +343,16 @@ def _place_tangent(term: tuple, dv: E.Expr, wrt: tuple, free: set) -> tuple:
     rest = [f for f in factors if f.expr is not dv]
     term = (coeff, rest, list(deltas))
     taken = set(free)
+    renamed: dict = {}
     for label, target in zip(tangent[0].indices, wrt):
         if label is None or target is None:
             continue
+        label = renamed.get(label, label)   # dX_aa: the second a is k by now
         if label in taken:
             term = (term[0], term[1], term[2] + [(label, target)])
         else:
             term = _substitute(term, label, target)
+            renamed[label] = target
         taken.add(target)
     return term
 

@@ -136,10 +136,12 @@ class Derivative:
         from ..printing.report import kronecker_text
         return kronecker_text(self, ascii)
 
-    def report(self, layout: str = "numerator", ascii: bool = False) -> str:
-        """What the CLI prints: the derivative, its shape and layout, the rule."""
+    def report(self, layout: str = "numerator", ascii: bool = False,
+               index: Optional[bool] = None) -> str:
+        """What the CLI prints: the derivative, its shape and layout, the rule; with
+        ``index``, its index form too (by default for a differential only)."""
         from ..printing.report import report
-        return report(self, layout, ascii)
+        return report(self, layout, ascii, index)
 
     # ---- backends
 
@@ -163,13 +165,14 @@ class Derivative:
         return verify(self, dims=dims, numeric=numeric, symbolic=symbolic, budget=budget)
 
     def to_code(self, target: str = "numpy", with_value: bool = False,
-                form: str = "dense") -> str:
+                form: str = "dense", check: bool = False, name: Optional[str] = None) -> str:
         """Python source of a function computing this derivative: ``form`` "dense"
         (the tensor ``f.shape + wrt.shape``), "einsum" (the same, by einsum over the
         index form), "jvp" (the linear map on a direction) or "vjp" (its adjoint on a
-        cotangent); see :mod:`matcalc.backends.codegen`."""
+        cotangent); ``check``: the function takes ``check=True`` to test itself by
+        finite differences; see :mod:`matcalc.backends.codegen`."""
         from ..backends.codegen import to_code
-        return to_code(self, target, with_value, form=form)
+        return to_code(self, target, with_value, name=name, form=form, check=check)
 
     def index_form(self):
         """The derivative in index (Einstein) notation, an
