@@ -438,15 +438,16 @@ class _Gen(Interpreter):
         return code, all(lz for _, lz in vals), False
 
     def _eval_Mul(self, e, args):
-        """The product; a factor b⁻¹ is a division by b, ``a / b`` (one rounding, and
+        """The product; a factor b⁻ᵏ is a division by bᵏ, ``a / b`` (one rounding, and
         no overflow of 1/b where b is subnormal), as the evaluator computes it."""
         nums, dens, recips = [], [], []
         for node, (code, _) in zip(e.args, args):
-            base = reciprocal_of(node)
-            if base is None:
+            hit = reciprocal_of(node)
+            if hit is None:
                 nums.append(code)
             else:
-                dens.append(self.scalar(self.value(base)[0]))
+                base = self.scalar(self.value(hit[0])[0])
+                dens.append(base if hit[1] == 1 else f"{_paren(base)} ** {hit[1]}")
                 recips.append(code)
         lazy = all(lz for _, lz in args)
         if not dens:
@@ -702,6 +703,15 @@ class _Gen(Interpreter):
         return _Fac(f"{_paren(x)} @ {_paren(y)}", "2d", rows, cols)
 
     def _matmul(self, e: E.Expr) -> str:
+        gram = _weighted_gram(e)
+        if gram is not None:
+            # Aᵀ diag(s) A with s ≥ 0 is ZᵀZ, Z = √s ⊙ A: NumPy's A.T @ A of one buffer
+            # is a symmetric rank-k update (half the work of a general product), and the
+            # result is exactly symmetric
+            a, weights = gram
+            z = self.assign(f"{_paren(self.full(E.power(weights, E.num(Fraction(1, 2)))))}"
+                            f"[:, None] * {_paren(self.full(a))}")
+            return f"{z}.T @ {z}"
         r = self._chain([self._factor(a) for a in e.args])
         code, form = self._code(r), r.form
         shape = e.shape
@@ -726,6 +736,42 @@ class _Gen(Interpreter):
     def _diag_matrix(self, code: str) -> str:
         """The dense diagonal matrix of a scaling (DIAG's own code)."""
         return self.template(_for_target(DIAG.code, self.target), [code], DIAG)
+
+
+def _weighted_gram(e: E.Expr) -> Optional[tuple]:
+    """(A, s) for a product Aᵀ diag(s) A with s provably ≥ 0 (a Hessian's
+    Xᵀ diag(σ ⊙ (1 - σ)) X), else None."""
+    if len(e.args) != 3:
+        return None
+    at, mid, a = e.args
+    if not (a.rank == 2 and type(at) is E.Transpose and at.arg is a):
+        return None
+    s = _diag_vector(mid)
+    return (a, s) if s is not None and _nonnegative(s) else None
+
+
+def _nonnegative(e: E.Expr) -> bool:
+    """Is every entry of ``e`` ≥ 0 by its form: constants ≥ 0, sizes, functions whose
+    values are positive (``Op.positive``), even integer powers, and products and sums
+    of these? (A deep expression is not looked into: no.)"""
+    t = type(e)
+    if e.depth > 64:
+        return False
+    if t is E.Num:
+        return e.value >= 0
+    if t is E.Size:
+        return True
+    if t is E.Expand:
+        return _nonnegative(e.arg)
+    if t is E.Call:
+        return e.op.positive
+    if t is E.Pow:
+        c = E.const_value(e.exp)
+        return c is not None and c.denominator == 1 and c.numerator % 2 == 0 \
+            or _nonnegative(e.base)
+    if t in (E.Mul, E.Add):
+        return all(_nonnegative(x) for x in e.args)
+    return False
 
 
 def _diag_vector(t: E.Expr) -> Optional[E.Expr]:

@@ -106,13 +106,17 @@ def concrete(shape: tuple, dims: Mapping[str, int]) -> tuple:
 
 
 def reciprocal_of(node: E.Expr):
-    """b for a node b⁻¹ (a power with the constant exponent -1), else None: a product
-    divides by b instead of multiplying by 1/b. A scalar b⁻¹ expanded counts: the
-    division broadcasts."""
+    """``(b, k)`` for a node b⁻ᵏ (a power with a constant negative integer exponent),
+    else None: a product divides by bᵏ instead of multiplying by b⁻ᵏ (one rounding,
+    no overflow of 1/b where b is subnormal, and NumPy's fast square for k = 2 where
+    ``b ** -2`` takes its general power). A scalar b⁻ᵏ expanded counts: the division
+    broadcasts."""
     if type(node) is E.Expand and node.arg.rank == 0:
         node = node.arg
-    if type(node) is E.Pow and E.const_value(node.exp) == -1:
-        return node.base
+    if type(node) is E.Pow:
+        c = E.const_value(node.exp)
+        if c is not None and c < 0 and c.denominator == 1:
+            return node.base, int(-c)
     return None
 
 
@@ -165,9 +169,10 @@ class Evaluator(Interpreter):
         1/b: e/s with e, s ~ 1e-313 is 0.7, where e ⊙ (1/s) is inf)."""
         nums, dens, recips = [], [], []
         for node, a in zip(e.args, args):
-            base = reciprocal_of(node)
-            if base is not None and base in self.memo:
-                dens.append(self.memo[base])
+            hit = reciprocal_of(node)
+            if hit is not None and hit[0] in self.memo:
+                b = self.memo[hit[0]]
+                dens.append(b if hit[1] == 1 else b ** hit[1])
                 recips.append(a)
             else:
                 nums.append(a)

@@ -201,7 +201,8 @@ class _Builder:
         if c is not None and node.rank == 0:
             return [(c, [], [])]
         if kind in (E.MatMul, E.Transpose, E.Mul, E.Expand, E.Eye) or (
-                kind is E.Call and _delta_spec(node)):
+                kind is E.Call and _delta_spec(node)) or (
+                kind is E.Add and _has_delta(node)):
             return _RULES[kind](self, node, idx)
         return [(Fraction(1), [Factor(node, idx)], [])]
 
@@ -277,6 +278,19 @@ def _delta_spec(node) -> bool:
     spec, _ = node.op.index(node.args[0])
     out = spec.split("->")[1]
     return len(set(out)) < len(out)
+
+
+def _has_delta(node, depth: int = 0) -> bool:
+    """Does a sum hold an identity or a diagonal matrix in a term (``I - 𝟏𝟏ᵀ/n``)?
+    Then it is written term by term (``δᵢⱼ - 1/n``), not as one factor."""
+    if depth > 8:
+        return False
+    kind = type(node)
+    if kind is E.Eye or (kind is E.Call and _delta_spec(node)):
+        return True
+    if kind in (E.Add, E.Mul, E.MatMul, E.Transpose):
+        return any(_has_delta(a, depth + 1) for a in node.args)
+    return False
 
 
 def _call(b: _Builder, node, idx):
@@ -412,12 +426,18 @@ def _finish(b: _Builder, raw: list, free: list) -> list:
                    for f in factors)
         ds = tuple(tuple(sorted((names[a], names[c]), key=_letter_order)) for a, c in deltas)
         sizes = tuple((names[i], b.sizes[i]) for i in order)
-        key = (fs, ds)
+        # like terms whatever the order of their factors (sᵢ sⱼ and sⱼ sᵢ); the
+        # first one's order is kept
+        key = (tuple(sorted(fs, key=_factor_key)), ds)
         if key in out:
             out[key] = Term(out[key].coeff + coeff, fs, ds, sizes)
         else:
             out[key] = Term(coeff, fs, ds, sizes)
     return [t for t in out.values() if t.coeff != 0]
+
+
+def _factor_key(f: Factor) -> tuple:
+    return (id(f.expr), tuple("" if i is None else i for i in f.indices))
 
 
 def _letter_order(name: str) -> tuple:
