@@ -52,6 +52,12 @@ class _Style:
         self.printer.doprint(e)
         return self.printer.print(e)
 
+    def scalar(self, e: E.Expr, alone: bool) -> str:
+        """A factor with no index: bracketed unless it binds tighter than a product
+        or is a whole term by itself."""
+        text, prec = self.show(e)
+        return text if alone or prec > PREC_MUL else self.printer.paren(text)
+
 
 def _all_indices(form):
     out = [i for i in form.free if i is not None]
@@ -85,10 +91,6 @@ class _Unicode(_Style):
         if prec >= PREC_ATOM and (text.endswith(")") or _short_name(text)):
             return text + sub
         return self.printer.paren(text) + sub
-
-    def scalar(self, e: E.Expr, alone: bool) -> str:
-        text, prec = self.show(e)
-        return text if alone or prec > PREC_MUL else self.printer.paren(text)
 
     def delta(self, a: str, b: str) -> str:
         return "δ" + self.subscript((a, b))
@@ -159,10 +161,6 @@ class _Ascii(_Unicode):
             return text + sub
         return f"({text}){sub}"
 
-    def scalar(self, e: E.Expr, alone: bool) -> str:
-        text, prec = self.show(e)
-        return text if alone or prec > PREC_MUL else f"({text})"
-
     def delta(self, a: str, b: str) -> str:
         return f"delta({a},{b})"
 
@@ -227,10 +225,6 @@ class _Latex(_Style):
         if prec >= PREC_ATOM and text.endswith(r"\right)"):
             return text + sub
         return self.printer.paren(text) + sub
-
-    def scalar(self, e: E.Expr, alone: bool) -> str:
-        text, prec = self.show(e)
-        return text if alone or prec > PREC_MUL else self.printer.paren(text)
 
     def delta(self, a: str, b: str) -> str:
         return r"\delta" + self.subscript((a, b))
