@@ -438,24 +438,24 @@ class _Gen(Interpreter):
         return code, all(lz for _, lz in vals), False
 
     def _eval_Mul(self, e, args):
-        """The product; a factor b⁻ᵏ is a division by bᵏ, ``a / b`` (one rounding, and
-        no overflow of 1/b where b is subnormal), as the evaluator computes it."""
+        """The product; a factor b⁻ᵏ (k ≤ 3) is k divisions by b, ``a / b / b`` (no
+        overflow of 1/b where b is subnormal, nor of b², and no general power), as the
+        evaluator computes it."""
         nums, dens, recips = [], [], []
         for node, (code, _) in zip(e.args, args):
             hit = reciprocal_of(node)
             if hit is None:
                 nums.append(code)
             else:
-                base = self.scalar(self.value(hit[0])[0])
-                dens.append(base if hit[1] == 1 else f"{_paren(base)} ** {hit[1]}")
+                dens.append([self.scalar(self.value(hit[0])[0])] * hit[1])
                 recips.append(code)
         lazy = all(lz for _, lz in args)
         if not dens:
             return self._product(nums), lazy, False
-        if not nums:  # only reciprocals: (1.0 / b₁) / b₂ ...
+        if not nums:  # only reciprocals: b₁⁻ᵏ / b₂ ...
             nums, dens = recips[:1], dens[1:]
         code = "-1.0" if nums == ["-1.0"] else self._product(nums)
-        for b in dens:
+        for b in (b for divisions in dens for b in divisions):
             code = f"{code} / {_paren(b)}"
         return code, lazy, False
 

@@ -105,17 +105,20 @@ def concrete(shape: tuple, dims: Mapping[str, int]) -> tuple:
                         f"given") from None
 
 
+MAX_DIVISIONS = 3   # b⁻ᵏ in a product is k divisions by b up to this k
+
+
 def reciprocal_of(node: E.Expr):
-    """``(b, k)`` for a node b⁻ᵏ (a power with a constant negative integer exponent),
-    else None: a product divides by bᵏ instead of multiplying by b⁻ᵏ (one rounding,
-    no overflow of 1/b where b is subnormal, and NumPy's fast square for k = 2 where
-    ``b ** -2`` takes its general power). A scalar b⁻ᵏ expanded counts: the division
-    broadcasts."""
+    """``(b, k)`` for a node b⁻ᵏ (a power with a constant exponent -k, k = 1, 2 or 3),
+    else None: a product divides by b k times instead of multiplying by b⁻ᵏ (no
+    overflow of 1/b where b is subnormal, nor of bᵏ where b⁻ᵏ is still a number; and
+    NumPy's general power, which ``b ** -2`` takes, costs more than two divisions). A
+    scalar b⁻ᵏ expanded counts: the division broadcasts."""
     if type(node) is E.Expand and node.arg.rank == 0:
         node = node.arg
     if type(node) is E.Pow:
         c = E.const_value(node.exp)
-        if c is not None and c < 0 and c.denominator == 1:
+        if c is not None and c.denominator == 1 and -MAX_DIVISIONS <= c < 0:
             return node.base, int(-c)
     return None
 
@@ -165,23 +168,22 @@ class Evaluator(Interpreter):
         return np.eye(n)[:, e.start] if stop is None else np.eye(n)[:, e.start:stop]
 
     def _eval_Mul(self, e, args):
-        """The product; a factor b⁻¹ divides by b (one rounding, and no overflow of
-        1/b: e/s with e, s ~ 1e-313 is 0.7, where e ⊙ (1/s) is inf)."""
+        """The product; a factor b⁻ᵏ (k ≤ 3) divides by b k times (no overflow of 1/b:
+        e/s with e, s ~ 1e-313 is 0.7, where e ⊙ (1/s) is inf)."""
         nums, dens, recips = [], [], []
         for node, a in zip(e.args, args):
             hit = reciprocal_of(node)
             if hit is not None and hit[0] in self.memo:
-                b = self.memo[hit[0]]
-                dens.append(b if hit[1] == 1 else b ** hit[1])
+                dens.append([self.memo[hit[0]]] * hit[1])
                 recips.append(a)
             else:
                 nums.append(a)
-        if not nums:  # only reciprocals: (1/b₁) / b₂ ...
+        if not nums:  # only reciprocals: b₁⁻ᵏ / b₂ ...
             nums, dens = recips[:1], dens[1:]
         out = nums[0]
         for a in nums[1:]:
             out = out * a
-        for b in dens:
+        for b in (b for divisions in dens for b in divisions):
             out = out / b
         return out
 
