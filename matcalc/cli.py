@@ -557,7 +557,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = _parse_arguments(parser, argv)
+        try:
+            args = _parse_arguments(parser, argv)
+        except SystemExit as done:  # --help, --version: printed; a status, not an exit
+            return done.code if isinstance(done.code, int) else 0
         if args.command is None:
             parser.print_help()
             return 2
