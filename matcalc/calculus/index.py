@@ -35,7 +35,8 @@ from ..core import shapes as S
 from ..errors import DiffError, LimitError
 from .jvp import tangent_of
 from .result import Derivative, Kind
-from .transpose import adjoint, fit
+from .. import ops
+from .transpose import adjoint, fit, linear_nodes
 
 # The letters indices are written with: those with a Unicode subscript, in the
 # usual order (the free ones first: fᵢ, ∂/∂xⱼ), then numbered ones.
@@ -123,17 +124,12 @@ def jvp_expr(d: Derivative) -> E.Expr:
     if d.kind is Kind.GRADIENT:  # df = ⟨G, dV⟩
         g = d.expr
         inner = E.matmul(E.transpose(dv), g) if dv.rank == 1 else \
-            E.call(_sum(), E.mul(g, dv))
+            E.call(ops.SUM, E.mul(g, dv))
         return fit(inner, fshape)
     if d.kind is Kind.JACOBIAN:  # df = J dv
         return fit(E.matmul(d.expr, dv), fshape)
     # by a scalar: df = D dv
     return E.mul(d.expr, E.expand(dv, d.expr.shape)) if d.expr.rank else E.mul(d.expr, dv)
-
-
-def _sum():
-    from .. import ops
-    return ops.SUM
 
 
 def cotangent(d: Derivative) -> E.Expr:
@@ -455,7 +451,7 @@ def index_form(d: Derivative) -> IndexForm:
     f_all = b.labels(fshape)
     wrt = b.labels(d.wrt.shape)
     e = jvp_expr(d)
-    _, b.linear = _linear(e, dv)
+    _, b.linear = linear_nodes(e, dv)
     raw = b.terms(e, f_all) if b.linear else []
     free = list(f_all) + list(wrt)
     free_set = {f for f in free if f is not None}
@@ -473,8 +469,3 @@ def index_form(d: Derivative) -> IndexForm:
     groups = [tuple(lettered[base_rank + k * per:base_rank + (k + 1) * per])
               for k in range(order)]
     return IndexForm(d, tuple(lettered[:base_rank]), tuple(groups), tuple(terms))
-
-
-def _linear(e: E.Expr, dv: E.Expr):
-    from .transpose import linear_nodes
-    return linear_nodes(e, dv)
