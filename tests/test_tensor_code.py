@@ -453,3 +453,25 @@ def test_self_check_by_a_symmetric_variable(text, convention):
     c.d, c.values, c.directions = d, vals, [(D, applied)]
     got = codegen.lambdify(d, "numpy", form="jvp")(*args, applied)
     oracle.assert_close(got, c.directional_fd(0), f"{text} ({convention}): jvp")
+
+
+# Axes of literal size 1 (a row vector's transpose, diag of a 1×1): a term may be a
+# coefficient alone, and jvp/vjp results may differ from f's or V's shape only by such
+# axes (found by the reliability fuzz test).
+SIZE_ONE = ["-(diag((x)'))'", "2*(diag((x)'))'", "x'", "(x')'*3"]
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("text", SIZE_ONE)
+def test_axes_of_size_one(text, target):
+    _need(target)
+    d = matcalc.diff(matcalc.parse(text), "x")
+    x = np.array([2.0])
+    want = d.evaluate({"x": x})
+    G = np.ones(np.shape(matcalc.evaluate(d.f, {"x": x})))
+    expected = {"dense": ((), want), "einsum": ((), want),
+                "jvp": ((np.array([1.0]),), np.tensordot(want, np.array([1.0]), axes=1)),
+                "vjp": ((G,), np.tensordot(G, want, axes=G.ndim))}
+    for form, (extra, wanted) in expected.items():
+        got = matcalc.lambdify(d, target, form=form)(x, *extra)
+        np.testing.assert_allclose(np.asarray(got, dtype=float), wanted, err_msg=form)

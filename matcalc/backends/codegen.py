@@ -1019,12 +1019,14 @@ def _einsum_code(g: _Gen, form, out_shape: tuple) -> str:
             if operands else None
         coeff = [] if t.coeff == 1 else [g.number(_fmt_num(t.coeff, g.xp))]
         factors = coeff + [g.t(c) for c in scalars] + ([code] if code else [])
-        parts.append(g._product(factors) if factors else g.number("1.0"))
+        # a term of a coefficient alone (-1: every index of size 1) is that number
+        parts.append(g._product(factors) if len(factors) > 1 else
+                     factors[0] if factors else g.number("1.0"))
     if not parts:
         return g.zeros(out_shape) if out_shape else g.number("0.0")
     total = g.chunked(parts, _sum_code)
     if len(free) != len(form.free):  # axes of literal size 1 are put back
-        total = f"{g.xp}.reshape({total}, {g.shape_code(out_shape)})"
+        total = f"{g.xp}.reshape({g.t(total)}, {g.shape_code(out_shape)})"
     return total
 
 
@@ -1073,12 +1075,13 @@ def to_code(d, target: str = "numpy", with_value: bool = False,
 def _form_roots(g: _Gen, d, form: str) -> tuple[list, tuple]:
     """The returned value's code and shape."""
     from ..calculus.index import jvp_expr, vjp_expr
-    if form == "jvp":
-        e = stabilize(jvp_expr(d))
-        return g.full(e), tuple(d.f_shape)
-    if form == "vjp":
-        e = stabilize(vjp_expr(d))
-        return g.full(e), tuple(d.wrt.shape)
+    if form in ("jvp", "vjp"):
+        e, shape = (jvp_expr(d), tuple(d.f_shape)) if form == "jvp" else \
+            (vjp_expr(d), tuple(d.wrt.shape))
+        code = g.full(stabilize(e))
+        if not S.unify_shapes(e.shape, shape):  # differing only by axes of size 1
+            code = f"{g.xp}.reshape({g.t(code)}, {g.shape_code(shape)})"
+        return code, shape
     out_shape = tuple(d.f_shape) + tuple(d.wrt.shape)
     return _dense_code(g, d, form, out_shape), out_shape
 
