@@ -982,50 +982,36 @@ def _dense_code(g: _Gen, d, form: str, out_shape: tuple) -> str:
 
 
 def _einsum_code(g: _Gen, form, out_shape: tuple) -> str:
-    """Σ terms, each one einsum over its factors (a delta between free indices is an
-    identity matrix; a free index no factor has, a vector of ones), contracted in
-    the order the target's einsum finds best (``optimize``): no Kronecker product,
-    no array beyond the result's size unless a factor is that large."""
-    from .numeric import einsum_letters
-    letters = einsum_letters(form)
-    free = [i for i in form.free if i is not None]
+    """Σ terms, each one einsum over its factors (:func:`~.numeric.einsum_plan`: a
+    delta between free indices is an identity matrix; a free index no factor has, a
+    vector of ones), contracted in the order the target's einsum finds best
+    (``optimize``): no Kronecker product, no array beyond the result's size unless a
+    factor is that large."""
+    from .numeric import einsum_plan
     dtype = ", dtype=torch.float64" if g.target == "torch" else ""
     optimize = "" if g.target == "torch" else ", optimize=True"
+
+    def operand(op) -> str:
+        if op[0] == "factor":
+            code, shape = g.full(stabilize(op[1])), op[2]
+            # axes of literal size 1 take no index
+            return code if len(shape) == op[1].rank else \
+                f"{_paren(code)}.reshape({g.shape_code(shape)})"
+        return f"{g.xp}.{op[0]}({g.dim(op[1])}{dtype})"
+
     parts = []
-    for t in form.terms:
-        sizes = dict(t.sizes)
-        operands, subs, scalars, seen = [], [], [], set()
-        for fac in t.factors:
-            code = g.full(stabilize(fac.expr))
-            kept = [i for i in fac.indices if i is not None]
-            if not kept:
-                scalars.append(code)
-                continue
-            if len(kept) != len(fac.indices):  # axes of literal size 1 take no index
-                code = f"{_paren(code)}.reshape({g.shape_code([sizes[i] for i in kept])})"
-            operands.append(code)
-            subs.append("".join(letters[i] for i in kept))
-            seen.update(kept)
-        for a, b in t.deltas:
-            operands.append(f"{g.xp}.eye({g.dim(sizes[a])}{dtype})")
-            subs.append(letters[a] + letters[b])
-            seen.update((a, b))
-        for i in free:
-            if i not in seen:
-                operands.append(f"{g.xp}.ones({g.dim(sizes[i])}{dtype})")
-                subs.append(letters[i])
-        spec = ",".join(subs) + "->" + "".join(letters[i] for i in free)
-        code = g.assign(f"{g.xp}.einsum({spec!r}, {', '.join(operands)}{optimize})") \
-            if operands else None
-        coeff = [] if t.coeff == 1 else [g.number(_fmt_num(t.coeff, g.xp))]
-        factors = coeff + [g.t(c) for c in scalars] + ([code] if code else [])
+    for coeff, scalars, operands, spec in einsum_plan(form):
+        code = None if spec is None else g.assign(
+            f"{g.xp}.einsum({spec!r}, {', '.join(map(operand, operands))}{optimize})")
+        factors = ([] if coeff == 1 else [g.number(_fmt_num(coeff, g.xp))]) + \
+            [g.t(g.full(stabilize(e))) for e in scalars] + ([code] if code else [])
         # a term of a coefficient alone (-1: every index of size 1) is that number
         parts.append(g._product(factors) if len(factors) > 1 else
                      factors[0] if factors else g.number("1.0"))
     if not parts:
         return g.zeros(out_shape) if out_shape else g.number("0.0")
     total = g.chunked(parts, _sum_code)
-    if len(free) != len(form.free):  # axes of literal size 1 are put back
+    if None in form.free:  # axes of literal size 1 are put back
         total = f"{g.xp}.reshape({g.t(total)}, {g.shape_code(out_shape)})"
     return total
 

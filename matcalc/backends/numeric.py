@@ -279,7 +279,7 @@ def evaluate_derivative(d, values: Mapping[str, object]) -> np.ndarray:
         return out.reshape(out_shape)
 
 
-def einsum_letters(form) -> dict:
+def _einsum_letters(form) -> dict:
     """Each index of ``form`` -> a letter einsum accepts (a-z, then A-Z)."""
     names: list = []
     for t in form.terms:
@@ -291,6 +291,41 @@ def einsum_letters(form) -> dict:
         raise EvalError(f"the index form has {len(names)} distinct indices; einsum takes "
                         f"at most {len(pool)}")
     return dict(zip(names, pool))
+
+
+def einsum_plan(form) -> list:
+    """Each term of an :class:`~matcalc.calculus.index.IndexForm` as one einsum, for
+    the evaluator and the code generator alike: ``(coeff, scalars, operands, spec)``,
+    ``scalars`` the factors without indices (Exprs), ``operands`` a list of
+    ``("factor", expr, dims)`` (dims: those of its indexed axes; an axis of literal
+    size 1 takes no index), ``("eye", dim)`` for a delta and ``("ones", dim)`` for a
+    free index no factor has; ``spec`` the subscripts (letters only) or None when the
+    term has no operand."""
+    letters = _einsum_letters(form)
+    free = [i for i in form.free if i is not None]
+    plan = []
+    for t in form.terms:
+        sizes = dict(t.sizes)
+        scalars, operands, subs, seen = [], [], [], set()
+        for fac in t.factors:
+            kept = [i for i in fac.indices if i is not None]
+            if not kept:
+                scalars.append(fac.expr)
+                continue
+            operands.append(("factor", fac.expr, [sizes[i] for i in kept]))
+            subs.append("".join(letters[i] for i in kept))
+            seen.update(kept)
+        for a, b in t.deltas:
+            operands.append(("eye", sizes[a]))
+            subs.append(letters[a] + letters[b])
+            seen.update((a, b))
+        for i in free:
+            if i not in seen:  # constant along a free index
+                operands.append(("ones", sizes[i]))
+                subs.append(letters[i])
+        spec = ",".join(subs) + "->" + "".join(letters[i] for i in free) if operands else None
+        plan.append((t.coeff, scalars, operands, spec))
+    return plan
 
 
 def evaluate_index_form(form, values: Mapping[str, object]) -> np.ndarray:
@@ -311,34 +346,26 @@ def evaluate_index_form(form, values: Mapping[str, object]) -> np.ndarray:
     arrays, dims = bind_dims(uniq, values)
     out_shape = concrete(d.shape, dims)
     check_size(out_shape, "the derivative")
-    letters = einsum_letters(form)
-    free = [i for i in form.free if i is not None]
+    if not form.terms:
+        return np.zeros(out_shape)
     ev = Evaluator(arrays, dims)
-    total = np.zeros([concrete((dict(t.sizes)[i],), dims)[0] for t in form.terms[:1]
-                      for i in free]) if form.terms else None
+
+    def value(e):
+        return np.asarray(ev.value(stabilize(e)), dtype=float)
+
+    def array(operand):
+        if operand[0] == "factor":
+            return value(operand[1]).reshape(concrete(operand[2], dims))
+        n = concrete((operand[1],), dims)[0]
+        return np.eye(n) if operand[0] == "eye" else np.ones(n)
+
+    total = np.zeros(())  # over the indexed axes; the axes of size 1 are put back last
     with np.errstate(all="ignore"):
-        parts = []
-        for t in form.terms:
-            size = {i: concrete((n,), dims)[0] for i, n in t.sizes}
-            ops, subs, seen_idx = [], [], set()
-            for fac in t.factors:
-                a = np.asarray(ev.value(stabilize(fac.expr)), dtype=float)
-                a = a.reshape([n for n, i in zip(a.shape, fac.indices) if i is not None]) \
-                    if a.ndim == len(fac.indices) else a
-                ops.append(a)
-                subs.append("".join(letters[i] for i in fac.indices if i is not None))
-                seen_idx.update(i for i in fac.indices if i is not None)
-            for a, b in t.deltas:
-                ops.append(np.eye(size[a]))
-                subs.append(letters[a] + letters[b])
-                seen_idx.update((a, b))
-            for i in free:
-                if i not in seen_idx:  # constant along a free index
-                    ops.append(np.ones(size[i]))
-                    subs.append(letters[i])
-            spec = ",".join(subs) + "->" + "".join(letters[i] for i in free)
-            parts.append(float(t.coeff) * np.einsum(spec, *ops, optimize=True)
-                         if ops else np.asarray(float(t.coeff)))
-        out = sum(parts) if parts else np.zeros(out_shape)
-    del total
-    return np.asarray(out, dtype=float).reshape(out_shape)
+        for coeff, scalars, operands, spec in einsum_plan(form):
+            part = np.asarray(float(coeff))
+            for e in scalars:
+                part = part * value(e)
+            if spec is not None:
+                part = part * np.einsum(spec, *map(array, operands), optimize=True)
+            total = total + part
+    return total.reshape(out_shape)
