@@ -152,7 +152,7 @@ COOKBOOK_CASES = [
     ('Cookbook 2.6 ‖X‖_F²', 'norm2(X)^2', 'X', {'X': ('m', 'n')}, '2X'),
     ('Cookbook 2.6 ‖X‖_F² as tr(XᵀX)', "tr(X'@X)", 'X', {'X': ('m', 'n')}, '2X'),
     ('Cookbook 2.6 ‖x‖₁ (away from 0)', 'norm1(x)', 'x', None, 'sign(x)ᵀ'),
-    ('Cookbook 2.6 sum of entries', 'sum(X)', 'X', {'X': ('m', 'n')}, '𝟏'),
+    ('Cookbook 2.6 sum of entries', 'sum(X)', 'X', {'X': ('m', 'n')}, '𝟏𝟏ᵀ'),
     ('Cookbook (40) d X⁻¹ = -X⁻¹ dX X⁻¹', 'inv(X)', 'X', {'X': ('n', 'n')}, '-X⁻¹ dX X⁻¹'),
     ('Cookbook (36) d(AXB) = A dX B', 'A@X@B', 'X', {'X': ('m', 'n'), 'A': ('p', 'm'), 'B': ('n', 'q')}, 'A dX B'),
     ('Cookbook (37) d(XY) = dX Y + X dY, by Y', 'X@Y', 'Y', {'X': ('m', 'n'), 'Y': ('n', 'p')}, 'X dY'),

@@ -73,15 +73,15 @@ def test_every_function_is_covered():
 
 @pytest.mark.parametrize("src, tex", [
     ("sum(w*x + b)", r"\operatorname{sum}\left( \mathbf{w} \odot \mathbf{x} + b \right)"),
-    ("x'@A@x", r"\mathbf{x}^{\top} \mathrm{A} \mathbf{x}"),
-    ("inv(A)'", r"\mathrm{A}^{-\top}"),
-    ("inv(A)", r"\mathrm{A}^{-1}"),
+    ("x'@A@x", r"\mathbf{x}^{\top} \mathbf{A} \mathbf{x}"),
+    ("inv(A)'", r"\mathbf{A}^{-\top}"),
+    ("inv(A)", r"\mathbf{A}^{-1}"),
     ("a/b", r"\frac{a}{b}"),
     ("x/y", r"\mathbf{x} \oslash \mathbf{y}"),
     ("x/norm(x)", r"\frac{\mathbf{x}}{\left\| \mathbf{x} \right\|}"),
     ("step(x)", r"\left[ \mathbf{x} > 0 \right]"),
     ("diag(x)", r"\operatorname{diag}\left( \mathbf{x} \right)"),
-    ("tr(A@X)", r"\operatorname{tr}\left( \mathrm{A} \mathrm{X} \right)"),
+    ("tr(A@X)", r"\operatorname{tr}\left( \mathbf{A} \mathbf{X} \right)"),
     ("a - (b - c)", r"a - \left( b - c \right)"),
     ("(x^2)'", r"\left( \mathbf{x}^{2} \right)^{\top}"),
     ("alpha*x", r"\alpha \mathbf{x}"),
@@ -95,8 +95,8 @@ def test_derivative_latex_numerator_layout():
     d = matcalc.diff("sum(w*x+b)", "w")
     assert d.latex(layout="numerator") == r"\frac{\partial f}{\partial \mathbf{w}} = \mathbf{x}^{\top}"
     assert d.latex(layout="denominator") == r"\frac{\partial f}{\partial \mathbf{w}} = \mathbf{x}"
-    assert d._repr_latex_() == "$" + d.latex() + "$"
-    assert matcalc.parse("W@x")._repr_latex_() == r"$\mathrm{W} \mathbf{x}$"
+    assert d._repr_latex_() == "$\\displaystyle " + d.latex() + "$"
+    assert matcalc.parse("W@x")._repr_latex_() == r"$\displaystyle \mathbf{W} \mathbf{x}$"
 
 
 def test_loss_gradient_uses_frac_coefficient():

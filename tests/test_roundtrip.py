@@ -27,3 +27,13 @@ def test_ascii_derivative_parses_back(source, text, wrt, shapes, expected, layou
     shown = d.display(layout)
     again = matcalc.parse(d.text(layout, ascii=True), declared)
     assert again is canonical(shown), (d.text(layout, ascii=True), str(again))
+
+
+@pytest.mark.parametrize("source,text,wrt,shapes,expected", CASES, ids=[c[0] for c in CASES])
+def test_ascii_follows_the_matlab_dialect(source, text, wrt, shapes, expected):
+    d = matcalc.diff(text, wrt, shapes=shapes)
+    if d.kind == "differential":
+        pytest.skip("a differential shows the tangent dV, which is not a variable")
+    declared = {v.name: v.shape for v in E.variables(d.f) + [d.wrt]}
+    written = d.text(ascii="matlab")
+    assert matcalc.parse(written, declared, dialect="matlab") is canonical(d.display()), written

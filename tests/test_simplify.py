@@ -85,7 +85,7 @@ def test_stable_only_rewrite_is_not_printed():
 @pytest.mark.parametrize("text, wrt, printed", [
     ("diag(2*c*ones(n)) + 2*X'@X", "X", None),
     ("-y'@log(softmax(z))", "z", "(sum(y) softmax(z) - y)ᵀ"),
-    ("norm2(X - mean(X))^2", "X", "2 (X - mean(X))"),
+    ("norm2(X - mean(X))^2", "X", "2 (X - mean(X)𝟏𝟏ᵀ)"),
     ("sum(2^x)", "x", "log(2) (2^x)ᵀ"),
     ("sqrt(det(S))", "S", "0.5 √det(S) S⁻ᵀ"),
     ("-k*norm2(x - y)^2/(2*sigma^2)", "x", "-k(x - y)ᵀ / sigma²"),

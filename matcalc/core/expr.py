@@ -89,7 +89,7 @@ class Expr:
 
     def _repr_latex_(self) -> str:
         from ..printing.latex import to_latex  # for Jupyter; printers stay out of the core
-        return f"${to_latex(self)}$"
+        return f"$\\displaystyle {to_latex(self)}$"
 
     def to_sympy(self):
         from ..backends.sympy_bridge import to_sympy

@@ -259,7 +259,8 @@ LOGDET = register(Op(
     code={"*": "{xp}.linalg.slogdet({0})[1]"}, simplify=_logdet_simplify,
     sympy=lambda kit, node, args: kit.sp.log(kit.sp.Determinant(args[0])),
     explicit=lambda sp, args, sign: sp.log(_det(sp, args[0])), sympy_match=_logdet_match,
-    latex=Form(r"\log\det"), applies="matrix function", example=("logdet(X)", "X")))
+    unicode=Form("log|det {0}|", "wrap"), latex=Form(r"\log\left|\det {0}\right|", "wrap"),
+    applies="matrix function", example=("logdet(X)", "X")))
 
 INV = register(Op(
     name="inv", arity=1, category="matrix",

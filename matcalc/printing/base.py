@@ -9,6 +9,10 @@ from .. import limits
 
 # Precedence: higher binds tighter.
 PREC_ADD = 10
+# A leading minus in mathematics (Unicode, LaTeX) binds looser than any product:
+# -AB is -(AB), and a negated factor is bracketed, A(-B), never "A -B" (a difference).
+# The input language keeps Python's unary minus, PREC_NEG (a @ -B parses).
+PREC_SIGNED = 15
 PREC_MUL = 20
 PREC_NEG = 30
 PREC_POW = 40

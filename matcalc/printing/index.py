@@ -131,13 +131,14 @@ class _Unicode(_Style):
         if bracket and sub:
             name = f"({name})"
         top = f"∂{_SUP.get(order, str(order))}{name}{sub}"
-        v = d.wrt.name
+        names = [v.name for v in d.wrts]
         if not any(i is not None for w in form.wrt_indices for i in w):
-            bottom = f"∂{v}{_SUP.get(order, str(order))}"
+            bottom = "".join(f"∂{v}" for v in names) if d.mixed else \
+                f"∂{names[0]}{_SUP.get(order, str(order))}"
         else:
-            if not (_short_name(v) or self.brackets):
-                v = f"({v})"
-            bottom = "".join(f"∂{v}{self.subscript(w)}" for w in form.wrt_indices)
+            names = [v if _short_name(v) or self.brackets else f"({v})" for v in names]
+            bottom = "".join(f"∂{v}{self.subscript(w)}"
+                             for v, w in zip(names, form.wrt_indices))
         return f"{top}/{bottom}"
 
 
@@ -186,11 +187,12 @@ class _Ascii(_Unicode):
         if bracket:
             name = f"({name})"
         k = "" if order == 1 else str(order)
-        v = d.wrt.name
+        names = [v.name for v in d.wrts]
         if not any(i is not None for w in form.wrt_indices for i in w):
-            bottom = f"d{v}{k}"
-        else:
-            bottom = "".join(f"d{v}{self.subscript(w)}" for w in form.wrt_indices)
+            bottom = " ".join(f"d{v}" for v in names) if d.mixed else f"d{names[0]}{k}"
+        else:  # a mixed derivative's variables apart: d2f/dc dW[i,j]
+            bottom = (" " if d.mixed else "").join(
+                f"d{v}{self.subscript(w)}" for v, w in zip(names, form.wrt_indices))
         return f"d{k}{name}{sub}/{bottom}"
 
 
@@ -198,8 +200,8 @@ class _Latex(_Style):
     times = " "
     plus, minus = " + ", " - "
 
-    def __init__(self, form):
-        super().__init__(form, LatexPrinter())
+    def __init__(self, form, style: str = "bold"):
+        super().__init__(form, LatexPrinter(style=style))
 
     def subscript(self, indices) -> str:
         idx = [i for i in indices if i is not None]
@@ -252,12 +254,15 @@ class _Latex(_Style):
         partial = r"\partial" if order == 1 else f"\\partial^{{{order}}}"
         v = d.wrt
         if not any(i is not None for w in form.wrt_indices for i in w):
-            vn = latex_name(v.name, v.rank)
-            bottom = f"\\partial {vn}" + (f"^{{{order}}}" if order > 1 else "")
+            if d.mixed:
+                bottom = r" \, ".join(f"\\partial {latex_name(w.name, w.rank)}"
+                                      for w in d.wrts)
+            else:
+                vn = latex_name(v.name, v.rank)
+                bottom = f"\\partial {vn}" + (f"^{{{order}}}" if order > 1 else "")
         else:
-            vn = self.entry_name(v)
-            bottom = r" \, ".join(f"\\partial {vn}{self.subscript(w)}"
-                                  for w in form.wrt_indices)
+            bottom = r" \, ".join(f"\\partial {self.entry_name(v)}{self.subscript(w)}"
+                                  for v, w in zip(d.wrts, form.wrt_indices))
         return f"\\frac{{{partial} {top}}}{{{bottom}}}"
 
 
@@ -314,9 +319,10 @@ def index_text(form, ascii: bool = False) -> str:
     return _render(form, _Ascii(form) if ascii else _Unicode(form))
 
 
-def index_latex(form) -> str:
-    """``\\frac{\\partial f_{i}}{\\partial W_{jk}} = ...`` (LaTeX math, no delimiters)."""
-    return _render(form, _Latex(form))
+def index_latex(form, style: str = "bold") -> str:
+    """``\\frac{\\partial f_{i}}{\\partial W_{jk}} = ...`` (LaTeX math, no delimiters;
+    ``style``: the factors' letters bold or plain, as :func:`matcalc.printing.latex.to_latex`)."""
+    return _render(form, _Latex(form, style))
 
 
 def _dim(d):

@@ -1,8 +1,11 @@
-"""The LaTeX printer, in the paper's conventions: bold vectors (``\\mathbf{x}``),
-upright capital matrices (``\\mathrm{W}``), ``\\mathbf{1}`` for a vector of ones,
+"""The LaTeX printer, in the Matrix Cookbook's conventions: bold vectors and matrices
+(``\\mathbf{x}``, ``\\mathbf{X}``, ``\\boldsymbol{\\mu}``), or with ``style="plain"``
+italic letters (``x``, ``X``); ``\\mathbf{1}`` for a vector of ones (``\\mathbf{1}
+\\mathbf{1}^{\\top}`` for a matrix of them),
 ``\\operatorname{diag}``, ``\\odot`` and ``\\oslash`` for element-wise products and
-quotients, ``^\\top``, ``^{-1}``, ``^{-\\top}``, ``\\frac`` for scalar divisions and
-``[z > 0]`` for the step function.
+quotients, ``^{\\circ 2}`` for an element-wise power of a matrix (``^{2}`` is the matrix
+power), ``^\\top``, ``^{-1}``, ``^{-\\top}``, ``\\frac`` for scalar divisions and
+``[z > 0]`` for the step function. :mod:`matcalc.printing.readback` reads it back.
 
 Every string it writes is checked to render with KaTeX (``tests/test_latex.py``).
 """
@@ -13,7 +16,9 @@ from fractions import Fraction
 
 from ..calculus.result import Kind
 from ..core import expr as E
-from .base import PREC_ADD, PREC_ATOM, PREC_MUL, PREC_NEG, PREC_POSTFIX, Printer, power_base
+from ..errors import UsageError
+from .base import (PREC_ADD, PREC_ATOM, PREC_MUL, PREC_POSTFIX, PREC_SIGNED, Printer,
+                   power_base)
 from .report import kinks
 
 GREEK = {
@@ -24,23 +29,31 @@ GREEK = {
 }
 _SUBSCRIPT_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 _NAME = re.compile(r"^(?P<base>[A-Za-z]+?)(?P<sub>_?[0-9₀-₉]+|_[A-Za-z0-9_]+)?$")
+STYLES = ("bold", "plain")
 
 
-def latex_name(name: str, rank: int) -> str:
-    """A variable's name: ``\\mathbf{x}`` (vector), ``\\mathrm{W}`` (matrix), ``b`` or
-    ``\\beta`` (scalar); a trailing index becomes a subscript (``u₁`` -> ``u_{1}``)."""
+def check_style(style: str) -> str:
+    if style not in STYLES:
+        raise UsageError(f"unknown LaTeX style {style!r}: use one of {', '.join(STYLES)}")
+    return style
+
+
+def latex_name(name: str, rank: int, style: str = "bold") -> str:
+    """A variable's name: bold vectors and matrices (``\\mathbf{x}``, ``\\mathbf{W}``,
+    ``\\boldsymbol{\\mu}``) in the ``bold`` style, italic letters in ``plain``; scalars
+    ``b``, ``\\beta``, ``\\mathit{lr}``; a trailing index becomes a subscript (``u₁`` ->
+    ``u_{1}``)."""
     m = _NAME.match(name)
     base, sub = (m.group("base"), m.group("sub")) if m else (name, None)
+    bold = rank > 0 and check_style(style) == "bold"
     if base in GREEK:
         core = "\\" + base
-        if rank == 1:
+        if bold:
             core = f"\\boldsymbol{{{core}}}"
     else:
         base = base.replace("_", r"\_")
-        if rank == 1:
+        if bold:
             core = f"\\mathbf{{{base}}}"
-        elif rank == 2:
-            core = f"\\mathrm{{{base}}}"
         elif len(base) == 1:
             core = base
         else:
@@ -59,11 +72,11 @@ def _fraction(v: Fraction) -> tuple[str, int]:
     else:
         text, prec = f"\\frac{{{a.numerator}}}{{{a.denominator}}}", PREC_ATOM
     if sign:
-        return sign + text, PREC_NEG
+        return sign + text, PREC_SIGNED
     return text, prec
 
 
-def _dim(d) -> str:
+def dim_latex(d) -> str:
     s = str(d)
     if s.isdigit() or len(s) == 1:
         return s
@@ -71,7 +84,12 @@ def _dim(d) -> str:
 
 
 class LatexPrinter(Printer):
-    """Expressions as LaTeX math (no surrounding ``$``)."""
+    """Expressions as LaTeX math (no surrounding ``$``); ``style``: ``"bold"`` (vectors
+    and matrices bold, as the Matrix Cookbook) or ``"plain"`` (italic letters)."""
+
+    def __init__(self, names=None, style: str = "bold") -> None:
+        super().__init__(names)
+        self.style = check_style(style)
 
     def paren(self, text: str) -> str:
         return f"\\left( {text} \\right)"
@@ -79,7 +97,7 @@ class LatexPrinter(Printer):
     # ---- leaves
 
     def _print_Var(self, e):
-        name = latex_name(self.names.get(e, e.name), e.rank)
+        name = latex_name(self.names.get(e, e.name), e.rank, self.style)
         if e.tangent:
             return f"\\mathrm{{d}}{name}", PREC_ATOM
         return name, PREC_ATOM
@@ -88,16 +106,20 @@ class LatexPrinter(Printer):
         return _fraction(e.value)
 
     def _print_Size(self, e):
-        return _dim(e.dim), PREC_ATOM
+        return dim_latex(e.dim), PREC_ATOM
+
+    def _letter(self, letter: str) -> str:
+        """The identity's I and the unit vectors' e, in the style."""
+        return f"\\mathbf{{{letter}}}" if self.style == "bold" else letter
 
     def _print_Eye(self, e):
-        return r"\mathrm{I}", PREC_ATOM
+        return self._letter("I"), PREC_ATOM
 
     def _print_Select(self, e):
         if e.stop is None:  # the unit vector e_i, 0-based as the index was written
-            return f"\\mathbf{{e}}_{{{e.start}}}", PREC_ATOM
+            return f"{self._letter('e')}_{{{e.start}}}", PREC_ATOM
         lo = "" if e.start == 0 else e.start
-        return f"\\mathrm{{I}}_{{:,\\,{lo}:{_dim(e.stop)}}}", PREC_ATOM
+        return f"{self._letter('I')}_{{:,\\,{lo}:{dim_latex(e.stop)}}}", PREC_ATOM
 
     def _print_Expand(self, e):
         if e.arg.rank == 1 and e.axis == 1:  # each column the vector: x 1ᵀ
@@ -106,12 +128,15 @@ class LatexPrinter(Printer):
             top = self._sup(e.arg, r"\top")
             return f"\\mathbf{{1}} {top}", PREC_MUL
         c = E.const_value(e)
-        row = e.rank == 2 and str(e.shape[0]) == "1"
+        ones = _ones(e.shape)
         if c == 1:
-            return (r"\mathbf{1}^{\top}", PREC_POSTFIX) if row else (r"\mathbf{1}", PREC_ATOM)
+            return ones, (PREC_ATOM if e.rank == 1 else PREC_POSTFIX if _is_row(e.shape)
+                          else PREC_MUL)
         if c == 0:
-            return (r"\mathbf{0}^{\top}", PREC_POSTFIX) if row else (r"\mathbf{0}", PREC_ATOM)
-        ones = r"\mathbf{1}^{\top}" if row else r"\mathbf{1}"
+            return (r"\mathbf{0}^{\top}", PREC_POSTFIX) if _is_row(e.shape) else \
+                (r"\mathbf{0}", PREC_ATOM)
+        if c is not None and c < 0:  # -1, -2 1: the sign in front, not (-1) 1
+            return f"-{'' if c == -1 else _fraction(-c)[0] + ' '}{ones}", PREC_SIGNED
         a = e.arg
         ev = E.const_value(a.exp) if type(a) is E.Pow else None
         if ev == -1:  # (1/N) 1ᵀ, not N⁻¹ 1ᵀ
@@ -126,12 +151,15 @@ class LatexPrinter(Printer):
         return self.parenthesize(e, prec, strict)
 
     def _print_Add(self, e):
-        full = any(self.is_full(t) for t in e.args)
+        # a scalar beside a vector is the paper's scalar expansion (x + z); beside a
+        # matrix it is written as the matrix it stands for (I - (1/n) 1 1ᵀ)
+        full = e.rank < 2 and any(self.is_full(t) for t in e.args)
         out = []
         for i, t in enumerate(e.args):
             c, factors = self.split_coeff(t)
             if i > 0 and c < 0:
-                text, p = self._mul_parts(-c, factors, full)
+                text, p = self._mul_parts(-c, factors, full) if factors else \
+                    self.print(E.constant(-c, t.shape))
                 if p <= PREC_ADD:
                     text = self.paren(text)
                 out.append(" - " + text)
@@ -141,7 +169,7 @@ class LatexPrinter(Printer):
 
     def _print_Mul(self, e):
         c, factors = self.split_coeff(e)
-        return self._mul_parts(c, factors, True)
+        return self._mul_parts(c, factors, False)
 
     def _mul_parts(self, c: Fraction, factors: list, full: bool) -> tuple[str, int]:
         if not factors:
@@ -169,6 +197,8 @@ class LatexPrinter(Printer):
         den = [d.arg if type(d) is E.Expand and d.arg.rank == 0 else d for d in den]
         scalar_den = [d for d in den if d.rank == 0]
         ew_den = [d for d in den if d.rank != 0]
+        if not num and ew_den:  # 1 ⊘ x, a ⊘ x: the coefficients are the numerator
+            num, scal, c = [E.num(c) if not scal else E.mul(E.num(c), *scal)], [], Fraction(1)
         # the numerator of a fraction, or the coefficient in front
         if scalar_shape:
             top = " ".join(self.parenthesize(f, PREC_MUL, strict=True) for f in num)
@@ -194,7 +224,7 @@ class LatexPrinter(Printer):
             elif not head and top:
                 text = f"\\frac{{{top}}}{{{' '.join(fd)}}}"
             else:
-                text = f"\\frac{{{head or '1'}}}{{{' '.join(fd)}}} {top}"
+                text = f"\\frac{{{head or '1'}}}{{{' '.join(fd)}}} {top}".rstrip()
             prec = PREC_MUL
         else:
             parts = ([str(c.numerator)] if c != 1 else []) + coeff + ([top] if top else [])
@@ -203,10 +233,10 @@ class LatexPrinter(Printer):
             if len(parts) == 1 and len(num) == 1 and not (scal or den) and c == 1:
                 p = self._operand_prec(num[0], full)
                 prec = p
+        if not (scalar_shape or num or full):  # only scalars, expanded: a 1
+            text = f"{text} {_ones(factors[0].shape)}"
         if neg:
-            if prec >= PREC_MUL:
-                return "-" + text, min(prec, PREC_NEG)
-            return f"-{self.paren(text)}", PREC_NEG
+            return "-" + (text if prec >= PREC_MUL else self.paren(text)), PREC_SIGNED
         return text, prec
 
     def _operand_prec(self, e, full):
@@ -224,7 +254,8 @@ class LatexPrinter(Printer):
 
     def _print_Pow(self, e):
         ev = E.const_value(e.exp)
-        if ev == Fraction(1, 2):
+        base = power_base(e)
+        if ev == Fraction(1, 2) and base.rank < 2:
             return f"\\sqrt{{{self.print(e.base)[0]}}}", PREC_ATOM
         if ev is not None:
             exp = _fraction(ev)[0] if ev.denominator == 1 else f"{ev.numerator}/{ev.denominator}"
@@ -232,7 +263,9 @@ class LatexPrinter(Printer):
                 exp = f"-{-ev.numerator}/{ev.denominator}"
         else:
             exp = self.print(e.exp)[0]
-        return self._sup(power_base(e), exp), PREC_POSTFIX
+        if base.rank == 2:  # the Hadamard power: X^{2} is the matrix power
+            exp = f"\\circ {exp}"
+        return self._sup(base, exp), PREC_POSTFIX
 
     def _print_MatMul(self, e):
         if len(e.args) == 1:
@@ -271,8 +304,7 @@ class LatexPrinter(Printer):
             return self._sup(e.args[0], text), PREC_POSTFIX
         if form.style == "prefix":
             return form.text + " " + self.parenthesize(e.args[0], PREC_POSTFIX), PREC_POSTFIX
-        name = form.text if form.text.startswith("\\") else f"\\operatorname{{{form.text}}}"
-        return f"{name}\\left( {self._args(e)} \\right)", PREC_ATOM
+        return f"{call_name(form)}\\left( {self._args(e)} \\right)", PREC_ATOM
 
     def _print_VecLit(self, e):
         rows = r" \\ ".join(self.print(a)[0] for a in e.args)
@@ -283,34 +315,34 @@ class LatexPrinter(Printer):
         return f"{{{base}}}_{{{e.index + 1}}}", PREC_POSTFIX
 
 
-def to_latex(e: E.Expr, names=None) -> str:
-    """``e`` as LaTeX math, without delimiters."""
-    return LatexPrinter(names).doprint(e)
+def call_name(form) -> str:
+    """The name of a function written ``name(args)``: a command (``\\log``) or a name
+    set upright (``\\operatorname{diag}``)."""
+    return form.text if form.text.startswith("\\") else f"\\operatorname{{{form.text}}}"
+
+
+def _is_row(shape: tuple) -> bool:
+    return len(shape) == 2 and str(shape[0]) == "1"
+
+
+def _ones(shape: tuple) -> str:
+    """The ones of ``shape``: ``\\mathbf{1}``, a row ``\\mathbf{1}^{\\top}``, a matrix
+    ``\\mathbf{1} \\mathbf{1}^{\\top}``."""
+    if _is_row(shape):
+        return r"\mathbf{1}^{\top}"
+    return r"\mathbf{1} \mathbf{1}^{\top}" if len(shape) == 2 else r"\mathbf{1}"
+
+
+def to_latex(e: E.Expr, names=None, style: str = "bold") -> str:
+    """``e`` as LaTeX math, without delimiters; ``style`` bold or plain."""
+    return LatexPrinter(names, style).doprint(e)
 
 
 def shape_latex(shape: tuple) -> str:
     """``m \\times n``, ``n`` or ``\\text{scalar}``."""
     if not shape:
         return r"\text{scalar}"
-    return r" \times ".join(_dim(d) for d in shape)
-
-
-def document(body: str, note: str = "", title: str = "") -> str:
-    """A complete, compilable LaTeX document around ``body`` (display math lines)."""
-    parts = [
-        r"\documentclass{article}",
-        r"\usepackage{amsmath,amssymb}",
-        r"\begin{document}",
-    ]
-    if title:
-        parts.append(title)
-        parts.append("")
-    parts.append(body)
-    if note:
-        parts.append("")
-        parts.append(note)
-    parts.append(r"\end{document}")
-    return "\n".join(parts) + "\n"
+    return r" \times ".join(dim_latex(d) for d in shape)
 
 
 def escape_text(text: str) -> str:
@@ -328,16 +360,21 @@ def escape_text(text: str) -> str:
     return out
 
 
-def derivative_lhs(d, layout: str = "numerator") -> str:
+def derivative_lhs(d, layout: str = "numerator", style: str = "bold") -> str:
     """``\\frac{\\partial f}{\\partial \\mathbf{w}}`` (or ``\\mathrm{d}f`` for a differential)."""
-    v = latex_name(d.wrt.name, d.wrt.rank)
+    v = latex_name(d.wrt.name, d.wrt.rank, style)
     if d.kind is Kind.DIFFERENTIAL:
         # the differential of f, or of the derivative of one order less (∇f, the
         # Jacobian of a vector, the Hessian)
         if d.of is None:
             return r"\mathrm{d}f"
-        inner = r"\nabla f" if d.of.kind is Kind.GRADIENT else derivative_lhs(d.of, layout)
+        # (∇f is by d's variable: a mixed derivative names the one it differentiates)
+        inner = r"\nabla f" if d.of.kind is Kind.GRADIENT and d.of.wrt.name == d.wrt.name \
+            else derivative_lhs(d.of, layout, style)
         return f"\\mathrm{{d}}\\left( {inner} \\right)"
+    if d.mixed:  # mixed: ∂²f/∂w∂b
+        by = " \\, ".join(f"\\partial {latex_name(w.name, w.rank, style)}" for w in d.wrts)
+        return f"\\frac{{\\partial^{d.order} f}}{{{by}}}"
     if d.order == 2 and d.wrt.rank == 1:
         return f"\\frac{{\\partial^2 f}}{{\\partial {v} \\, \\partial {v}^{{\\top}}}}"
     if d.order > 1:
@@ -345,9 +382,9 @@ def derivative_lhs(d, layout: str = "numerator") -> str:
     return f"\\frac{{\\partial f}}{{\\partial {v}}}"
 
 
-def derivative_latex(d, layout: str = "numerator") -> str:
-    """The derivative as one LaTeX equation (no delimiters)."""
-    return f"{derivative_lhs(d, layout)} = {to_latex(d.display(layout))}"
+def derivative_latex(d, layout: str = "numerator", style: str = "bold") -> str:
+    """The derivative as one LaTeX equation (no delimiters); ``style`` bold or plain."""
+    return f"{derivative_lhs(d, layout, style)} = {to_latex(d.display(layout), style=style)}"
 
 
 def derivative_notes(d, layout: str = "numerator") -> list[str]:

@@ -7,8 +7,11 @@ from fractions import Fraction
 
 from ..core import expr as E
 from ..core import shapes as S
+from ..errors import UsageError
 from .base import (PREC_ADD, PREC_ATOM, PREC_MUL, PREC_NEG, PREC_POSTFIX, PREC_POW,
-                   Printer, power_base)
+                   PREC_SIGNED, Printer, power_base)
+
+DIALECTS = ("default", "matlab")
 
 
 def _fraction_text(v: Fraction) -> tuple[str, int]:
@@ -43,7 +46,8 @@ def _fraction_text(v: Fraction) -> tuple[str, int]:
 
 
 class AsciiPrinter(Printer):
-    """The input language (default dialect): ``parse(str(e)) == e``."""
+    """The input language: ``parse(str(e)) == e``; ``dialect="matlab"`` writes the
+    matlab dialect (``*`` the matrix product, ``.*``, ``./``, ``.^`` element-wise)."""
 
     add_sym, sub_sym = " + ", " - "
     mul_sym, div_sym = " * ", " / "
@@ -53,6 +57,15 @@ class AsciiPrinter(Printer):
     # broadcasts it: x (as rows), x[:, None] (as columns)
     compact_broadcast = True
     tick = "'"
+
+    def __init__(self, names=None, dialect: str = "default") -> None:
+        super().__init__(names)
+        if dialect not in DIALECTS:
+            raise UsageError(f"unknown dialect {dialect!r}: use one of {', '.join(DIALECTS)}")
+        self.dialect = dialect
+        if dialect == "matlab":
+            self.mul_sym, self.div_sym, self.matmul_sym = " .* ", " ./ ", " * "
+        self.pow_sym = ".^" if dialect == "matlab" else "^"
 
     def _print_Var(self, e):
         name = self.names.get(e, e.name)
@@ -76,10 +89,11 @@ class AsciiPrinter(Printer):
         if e.arg.rank == 1 and e.axis == 1:
             if S.resolve(e.shape[1]) == 1:
                 return self._column(e.arg), PREC_POSTFIX
-            return f"{self.parenthesize(e.arg, PREC_MUL)} @ ones({e.shape[1]})'", PREC_MUL
-        if e.arg.rank == 1:
-            return (f"ones({e.shape[0]}) @ {self.parenthesize(e.arg, PREC_POSTFIX)}'",
+            return (f"{self.parenthesize(e.arg, PREC_MUL)}{self.matmul_sym}ones({e.shape[1]})'",
                     PREC_MUL)
+        if e.arg.rank == 1:
+            return (f"ones({e.shape[0]}){self.matmul_sym}"
+                    f"{self.parenthesize(e.arg, PREC_POSTFIX)}'", PREC_MUL)
         dims = ", ".join(str(d) for d in e.shape)
         c = E.const_value(e)
         if c in (0, 1) and len(e.shape) == 2 and e.shape[0] == 1:  # a row: ones(n)'
@@ -150,9 +164,14 @@ class AsciiPrinter(Printer):
             return self.parenthesize(e.arg, prec, True)
         return self.parenthesize(e, prec, strict)
 
+    def _sum_fullness(self, e: E.Expr) -> int:
+        """``fullness`` of a sum's terms: a scalar prints as the scalar beside a term
+        that carries the shape (NumPy's broadcasting)."""
+        return self.fullness(e.args)
+
     def _print_Add(self, e):
         terms = list(e.args)
-        full = self.fullness(terms)
+        full = self._sum_fullness(e)
         out = []
         for i, t in enumerate(terms):
             c, factors = self.split_coeff(t)
@@ -172,7 +191,8 @@ class AsciiPrinter(Printer):
                  ) -> tuple[str, int]:
         """``c`` times the element-wise product of ``factors``."""
         if not factors:
-            return _fraction_text(c)
+            return _fraction_text(c) if full or not whole.rank else \
+                self.print(E.constant(c, whole.shape))
         if c == 1 and len(factors) == 1:
             return self._operand_pair(factors[0], full)
         return self._print_mul_parts(c, factors, full)
@@ -234,7 +254,7 @@ class AsciiPrinter(Printer):
             parts.append(self._operand(f, full, PREC_MUL, strict=strict))
             scalars_only = scalars_only and (f.rank == 0 or type(f) is E.Expand
                                              and f.arg.rank == 0)
-        text = self.mul_sym.join(parts)
+        text = self._join_factors(parts, num, full)
         prec = PREC_MUL
         if len(parts) == 1 and not den:
             prec = self._operand_prec(num[0], full) if num else _fraction_text(c)[1]
@@ -247,6 +267,18 @@ class AsciiPrinter(Printer):
         if neg:
             return self._negate(text, prec)
         return text, prec
+
+    def _join_factors(self, parts: list, num: list, full) -> str:
+        """The printed factors joined by ``*``; in matlab, ``.*`` between operands
+        that both have a shape (``*`` would be their matrix product)."""
+        if self.dialect != "matlab":
+            return self.mul_sym.join(parts)
+        scalar = [True] * (len(parts) - len(num)) + [
+            f.rank == 0 or bool(full) and type(f) is E.Expand and f.arg.rank == 0 for f in num]
+        out = parts[0]
+        for i in range(1, len(parts)):
+            out += (" * " if all(scalar[:i]) or scalar[i] else self.mul_sym) + parts[i]
+        return out
 
     def _scalar_factors(self, f: E.Expr) -> list:
         """An expanded product of scalars as its factors (scalars), else ``[f]``."""
@@ -273,7 +305,8 @@ class AsciiPrinter(Printer):
             exp = self._wrap(_fraction_text(ev), PREC_POW if ev >= 0 else PREC_NEG)
         else:
             exp = self.parenthesize(e.exp, PREC_POW)
-        return f"{base}^{exp}", PREC_POW
+        sym = self.pow_sym if power_base(e).rank else "^"
+        return f"{base}{sym}{exp}", PREC_POW
 
     def _print_MatMul(self, e):
         if len(e.args) == 1:
@@ -306,12 +339,26 @@ _SUP = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
 
 class UnicodePrinter(AsciiPrinter):
-    """Mathematics as printed in the paper: ``xᵀ(A + Aᵀ)``, ``X⁻ᵀ``, ``diag(x)``, ``𝟏``."""
+    """Mathematics as printed in the paper: ``xᵀ(A + Aᵀ)``, ``X⁻ᵀ``, ``diag(x)``, ``𝟏``;
+    ``X∘²`` the element-wise power of a matrix (``X²`` is the matrix power);
+    :mod:`matcalc.printing.readback` reads it back."""
 
     mul_sym = " ⊙ "
     div_sym = " ⊘ "
     compact_broadcast = False  # x𝟏ᵀ, 𝟏xᵀ: the broadcast is written
     tick = "ᵀ"
+
+    def _print_Num(self, e):
+        text, prec = _fraction_text(e.value)
+        return text, (PREC_SIGNED if e.value < 0 else prec)
+
+    def _sum_fullness(self, e):
+        # a scalar beside a vector is the paper's scalar expansion (x + z); beside a
+        # matrix it is written as the matrix it stands for (I - n⁻¹𝟏𝟏ᵀ)
+        return 0 if e.rank == 2 else super()._sum_fullness(e)
+
+    def _negate(self, text: str, prec: int) -> tuple[str, int]:
+        return ("-" + text if prec >= PREC_MUL else f"-({text})"), PREC_SIGNED
 
     def _print_Eye(self, e):
         return "I", PREC_ATOM
@@ -327,12 +374,14 @@ class UnicodePrinter(AsciiPrinter):
         if e.arg.rank == 1:
             return f"𝟏{self.parenthesize(e.arg, PREC_POSTFIX)}ᵀ", PREC_MUL
         c = E.const_value(e)
-        row = e.rank == 2 and str(e.shape[0]) == "1"  # a row of ones: 𝟏ᵀ, as the paper
         if c == 1:
-            return ("𝟏ᵀ", PREC_POSTFIX) if row else ("𝟏", PREC_ATOM)
+            return _ones(e.shape), (PREC_ATOM if e.rank == 1 else PREC_POSTFIX
+                                    if _is_row(e.shape) else PREC_MUL)
         if c == 0:
-            return ("𝟎ᵀ", PREC_POSTFIX) if row else ("𝟎", PREC_ATOM)
-        return f"{self.parenthesize(e.arg, PREC_MUL)}𝟏{'ᵀ' if row else ''}", PREC_MUL
+            return ("𝟎ᵀ", PREC_POSTFIX) if _is_row(e.shape) else ("𝟎", PREC_ATOM)
+        if c is not None and c < 0:  # -𝟏, -2𝟏: the sign in front, not (-1)𝟏
+            return f"-{'' if c == -1 else _fraction_text(-c)[0]}{_ones(e.shape)}", PREC_SIGNED
+        return f"{self.parenthesize(e.arg, PREC_MUL)}{_ones(e.shape)}", PREC_MUL
 
     def _print_mul_parts(self, c, factors, full):
         full = full or any(self.is_full(f) for f in factors)
@@ -391,7 +440,7 @@ class UnicodePrinter(AsciiPrinter):
         if not text:
             text = "1"
         if not (scalar_shape or num or full):  # only expanded scalars: ab𝟏, not ab
-            text += "𝟏"
+            text += _ones(factors[0].shape)
         prec = PREC_MUL
         if len(num) == 1 and not (scal or den) and c == 1:
             prec = self._operand_prec(num[0], full)
@@ -417,7 +466,7 @@ class UnicodePrinter(AsciiPrinter):
             body = self.mul_sym.join(self.parenthesize(f, PREC_MUL, strict=True) for f in num)
             body = self.paren(body)
         text = f"{coeff} {body}"
-        return ("-" + text, PREC_NEG) if neg else (text, PREC_MUL)
+        return ("-" + text, PREC_SIGNED) if neg else (text, PREC_MUL)
 
     @staticmethod
     def _short(e):
@@ -432,12 +481,15 @@ class UnicodePrinter(AsciiPrinter):
 
     def _print_Pow(self, e):
         ev = E.const_value(e.exp)
+        # the Hadamard power of a matrix, X∘², X^∘0.5: X² is its matrix power
+        ring = "∘" if power_base(e).rank == 2 else ""
         if ev is not None and ev.denominator == 1 and abs(ev) < 100:
             base = self.parenthesize(e.base, PREC_POSTFIX)
-            return base + str(ev.numerator).translate(_SUP), PREC_POSTFIX
-        if ev == Fraction(1, 2):
+            return base + ring + str(ev.numerator).translate(_SUP), PREC_POSTFIX
+        if ev == Fraction(1, 2) and not ring:
             return "√" + self.parenthesize(e.base, PREC_POSTFIX), PREC_POSTFIX
-        return AsciiPrinter._print_Pow(self, e)
+        text, prec = AsciiPrinter._print_Pow(self, e)
+        return (text.replace("^", "^" + ring, 1) if ring else text), prec
 
     def _print_MatMul(self, e):
         if len(e.args) == 1:
@@ -496,6 +548,17 @@ class UnicodePrinter(AsciiPrinter):
 
 
 _SUB = str.maketrans("0123456789-", "₀₁₂₃₄₅₆₇₈₉₋")
+
+
+def _is_row(shape: tuple) -> bool:
+    return len(shape) == 2 and str(shape[0]) == "1"
+
+
+def _ones(shape: tuple) -> str:
+    """Ones of ``shape``, as the paper writes them: 𝟏, a row 𝟏ᵀ, a matrix 𝟏𝟏ᵀ."""
+    if _is_row(shape):
+        return "𝟏ᵀ"
+    return "𝟏𝟏ᵀ" if len(shape) == 2 else "𝟏"
 
 
 def _select_cols(e) -> str:
@@ -571,10 +634,10 @@ def _has_exponent(form) -> bool:
     return form.style == "postfix" and "{1}" in form.text
 
 
-def to_text(e: E.Expr, names=None) -> str:
-    """The expression in the input language (parses back to ``e``); ``names`` maps
-    variables to the names to print instead."""
-    return AsciiPrinter(names).doprint(e)
+def to_text(e: E.Expr, names=None, dialect: str = "default") -> str:
+    """The expression in the input language of ``dialect`` (parses back to ``e``);
+    ``names`` maps variables to the names to print instead."""
+    return AsciiPrinter(names, dialect).doprint(e)
 
 
 def to_unicode(e: E.Expr, names=None) -> str:
