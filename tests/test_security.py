@@ -266,8 +266,8 @@ def test_printing_is_bounded():
     d = matcalc.diff(text, "x")
     with pytest.raises(LimitError, match="max_output_chars"):
         d.to_json()
-    with pytest.raises(LimitError, match="max_output_chars"):
-        d.steps_text()
+    # the steps name their intermediates, so they stay small where the result is not
+    assert len(d.steps_text()) < 20_000
 
 
 # Each refused over-budget input, in a process of its own: peak memory under 200 MB.

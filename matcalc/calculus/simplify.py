@@ -501,6 +501,15 @@ def relu_times_step(e):
     return out if out is not e else None
 
 
+def iverson_power(e):
+    """``[z > 0]ᵏ = [z > 0]`` for k > 0 (an Iverson bracket is 0 or 1)"""
+    if type(e) is E.Pow and type(e.base) is E.Call and e.base.op is STEP:
+        k = E.const_value(e.exp)
+        if k is not None and k > 0:
+            return e.base
+    return None
+
+
 def repeated_factors(e):
     """``A A A = A³``, ``AᵀAᵀAᵀAᵀ = (A⁴)ᵀ``: a run of one factor as a matrix power"""
     if type(e) is not E.MatMul:
@@ -522,7 +531,7 @@ _REDUCE = Rule("reduce_sum", reduce_sum.__doc__, reduce_sum)
 
 RULES: tuple[Rule, ...] = RECOGNIZE + tuple(
     Rule(f.__name__, f.__doc__, f) for f in (
-        relu_times_step, repeated_factors, diag_of_constant, merge_diag, reduce_sum,
+        relu_times_step, iverson_power, repeated_factors, diag_of_constant, merge_diag, reduce_sum,
         ones_product, collect_linear, expand_collect, common_factor,
         factor_left, factor_right, common_constant, negate_difference, plain_first,
         positive_first,
