@@ -1,8 +1,8 @@
 """matcalc: symbolic matrix calculus, with the rules of Parr & Howard's
 "The Matrix Calculus You Need For Deep Learning" and the Matrix Cookbook."""
 from . import limits, ops
-from .errors import (DiffError, EvalError, LimitError, MatcalcError, ParseError, ShapeError,
-                     UsageError)
+from .errors import (DiffError, EvalError, LimitError, MatcalcError, MatcalcWarning, ParseError,
+                     ShapeError, UsageError)
 from .core.expr import Expr
 from .parser import parse
 from .backends.numeric import evaluate
@@ -15,7 +15,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "parse", "evaluate", "diff", "Derivative", "Kind", "Expr", "lambdify", "from_sympy",
-    "MatcalcError", "ParseError", "ShapeError", "DiffError", "EvalError", "UsageError",
-    "LimitError", "limits", "ops",
+    "MatcalcError", "MatcalcWarning", "ParseError", "ShapeError", "DiffError", "EvalError",
+    "UsageError", "LimitError", "limits", "ops",
     "__version__",
 ]

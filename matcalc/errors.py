@@ -1,5 +1,19 @@
-"""The error classes of matcalc: every bad input raises a subclass of MatcalcError."""
+"""The error classes of matcalc: every bad input raises a subclass of MatcalcError.
+
+Also the hints that messages share: :class:`MatcalcWarning` and :func:`warn` (a likely
+mistake in a valid input), :func:`did_you_mean`, and the caller's own spelling of a
+declaration or an option (:func:`declaration`, :func:`spelled`): Python's
+``shapes={"mu": ("n",)}``, or ``--shape mu=n`` while the command line runs
+(:func:`command_line`).
+"""
 from __future__ import annotations
+
+import contextvars
+import difflib
+import sys
+import warnings
+from contextlib import contextmanager
+from typing import Iterable, Iterator
 
 
 def quote(text: object, width: int = 60) -> str:
@@ -103,3 +117,82 @@ class BridgeError(MatcalcError):
     """An expression has no form on the other side of the SymPy bridge."""
 
     kind = "sympy bridge error"
+
+
+class MatcalcWarning(UserWarning):
+    """A likely mistake in an input that is valid: ``W * x`` with a matrix ``W`` (an
+    element-wise product where ``W @ x`` may be meant), a name whose shape the naming
+    convention guessed... Issued with :func:`warnings.warn`, so Python's filters apply
+    (``warnings.simplefilter("error", MatcalcWarning)`` makes them errors); ``diff``
+    also keeps them on ``Derivative.warnings``."""
+
+
+# While the command line runs a command: the list its warnings are collected in (the
+# command prints them on stderr), and the sign that hints spell its options.
+_COMMAND_LINE: contextvars.ContextVar[list | None] = contextvars.ContextVar(
+    "matcalc_command_line", default=None)
+
+
+@contextmanager
+def command_line() -> Iterator[list[str]]:
+    """For the CLI: within, hints spell ``--shape``, ``--dialect``, and :func:`warn`
+    collects each warning once in the list yielded instead of issuing it."""
+    collected: list[str] = []
+    token = _COMMAND_LINE.set(collected)
+    try:
+        yield collected
+    finally:
+        _COMMAND_LINE.reset(token)
+
+
+def spelled(cli: str, python: str) -> str:
+    """An option as the caller writes it: ``cli`` on the command line, else ``python``."""
+    return python if _COMMAND_LINE.get() is None else cli
+
+
+def declaration(name: str, dims: tuple = ("n",)) -> str:
+    """How the caller declares the shape ``dims`` of ``name``: ``--shape mu=n``
+    (``--shape mu=scalar``), or ``shapes={"mu": ("n",)}`` (``shapes={"mu": ()}``)."""
+    python_dims = "(" + ", ".join(f'"{d}"' for d in dims) + ("," if len(dims) == 1 else "") + ")"
+    return spelled(f"--shape {name}={','.join(dims) or 'scalar'}",
+                   f'shapes={{"{name}": {python_dims}}}')
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """``"; did you mean tanh?"`` for ``tnh``: the candidates spelled alike (up to case;
+    or with the same first letter and difflib's ratio at least 0.6), or of which
+    ``name`` is the word written out (``inverse`` for ``inv``); ``""`` if none is."""
+    candidates = sorted(set(candidates) - {name})
+    close = [c for c in candidates if c.lower() == name.lower()]
+    scored = {c: difflib.SequenceMatcher(None, name, c).ratio() for c in candidates
+              if c[:1].lower() == name[:1].lower()}
+    best = max(scored.values(), default=0)
+    # the closest, and those nearly as close (sigma: sign or sigmoid; tnh: tanh, not tan)
+    close += sorted((c for c, r in scored.items() if r >= max(0.6, best - 0.1)),
+                    key=lambda c: -scored[c])
+    close += [c for c in candidates if len(c) >= 3 and name.startswith(c)
+              and len(name) - len(c) >= 3]
+    close = list(dict.fromkeys(close))[:3]
+    return f"; did you mean {' or '.join(close)}?" if close else ""
+
+
+def warn(message: str) -> None:
+    """Report a likely mistake: collected by the command line (once each), else issued
+    with :func:`warnings.warn` as a :class:`MatcalcWarning` that points at the caller's
+    line (the first frame outside matcalc)."""
+    collected = _COMMAND_LINE.get()
+    if collected is not None:
+        if message not in collected:
+            collected.append(message)
+        return
+    warnings.warn(MatcalcWarning(message), stacklevel=_caller_level())
+
+
+def _caller_level() -> int:
+    """``stacklevel`` for ``warnings.warn`` called in :func:`warn`: the first frame
+    that is not matcalc's."""
+    frame, level = sys._getframe(2), 2
+    while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] \
+            == "matcalc":
+        frame, level = frame.f_back, level + 1
+    return level

@@ -18,7 +18,8 @@ from typing import Mapping
 from .core import expr as E
 from . import limits
 from .core import shapes as S
-from .errors import LimitError, MatcalcError, ParseError, ShapeError, UsageError, quote
+from .errors import (LimitError, MatcalcError, ParseError, ShapeError, UsageError,
+                     declaration, did_you_mean, quote, spelled, warn)
 from . import ops
 from . import numpy_names as NP
 
@@ -26,13 +27,17 @@ DIALECTS = ("default", "matlab")
 
 _STATE: contextvars.ContextVar["_State"] = contextvars.ContextVar("parse_state")
 
+# What a syntax error says the parser expected: the operators as one group, the other
+# tokens by name, in this order.
+_OPERATORS = {
+    "PLUS": "+", "MINUS": "-", "STAR": "*", "SLASH": "/", "AT": "@", "POW": "^",
+    "TICK": "'", "DOTSTAR": ".*", "DOTSLASH": "./", "DOTPOW": ".^", "ODOT": "⊙",
+    "OSLASH": "⊘", "CDOT": "·",
+}
 _TOKEN_NAMES = {
-    "PLUS": "'+'", "MINUS": "'-'", "STAR": "'*'", "SLASH": "'/'", "AT": "'@'",
-    "DOTSTAR": "'.*'", "DOTSLASH": "'./'", "DOTPOW": "'.^'", "ODOT": "'⊙'", "OSLASH": "'⊘'",
-    "CDOT": "'·'", "POW": "'^'", "TICK": "a transpose", "LPAR": "'('", "RPAR": "')'",
-    "LSQB": "'['", "RSQB": "']'", "COMMA": "','", "NUMBER": "a number", "NAME": "a name",
-    "COLON": "':'", "EQUAL": "'='", "DOT": "'.'", "NONE": "None", "TRUE": "True",
-    "FALSE": "False", "$END": "the end of the input",
+    "NAME": "a name", "NUMBER": "a number", "LPAR": "'('", "LSQB": "'['", "DOT": "'.'",
+    "RPAR": "')'", "RSQB": "']'", "COMMA": "','", "COLON": "':'", "EQUAL": "'='",
+    "NONE": "None", "TRUE": "True", "FALSE": "False", "$END": "the end of the input",
 }
 
 
@@ -150,6 +155,10 @@ class _State:
         self.vars: dict[str, E.Expr] = {}
         self.declared_dims = {d for shp in self.shapes.values() for d in shp
                               if isinstance(d, str)}
+        self.warnings: list[tuple[str, tuple | None]] = []  # (message, position)
+
+    def warn(self, message: str, tok) -> None:
+        self.warnings.append((message, _pos(tok)))
 
 
 def _lark_transformer():
@@ -183,7 +192,7 @@ def _lark_transformer():
 
         def group(self, c):
             # (a * b) * c: the parenthesized chain is finished, not continued
-            return c[1].build() if isinstance(c[1], _Pending) else c[1]
+            return c[1].finish() if isinstance(c[1], _Pending) else c[1]
 
         def arglist(self, c):
             return [x for x in c if not _is_token(x, "COMMA")]
@@ -226,9 +235,14 @@ def _lark_transformer():
 
         def caret(self, c):
             a, op, b = c
-            a, b = expr(a), expr(b)
+            a = expr(a)
+            if str(op) == "^" and isinstance(b, _Name) and str(b.token) in ("T", "t"):
+                _power_by_t(a, b.token)
+            b = expr(b)
             if st().dialect == "matlab" and a.rank:
                 return at(op, _matrix_power, a, b)
+            if str(op) == "^":
+                _caret_warning(a, b, op)
             return at(op, _named(_epow, "raise"), a, b)
 
         def neg(self, c):
@@ -402,6 +416,46 @@ def _matrix_power(a: E.Expr, b: E.Expr) -> E.Expr:
     return base if abs(k) == 1 else E.call(ops.MATPOW, base, E.num(abs(k)))
 
 
+def _power_by_t(a: E.Expr, tok) -> None:
+    """``x^T``: a power by T. A transpose is almost surely meant: an error when T is not
+    declared (the naming convention would make it a matrix, t a vector), a warning when
+    it is (a power by it may be meant)."""
+    s = _STATE.get()
+    name = str(tok)
+    base = _operand_text(a)
+    hint = f"for the transpose write {base}' or {base}.T"
+    if name not in s.shapes and name not in s.declared_dims:
+        raise ParseError(f"{base}^{name} is a power by {name}, not a transpose: {hint}",
+                         _pos(tok))
+    s.warn(f"{base}^{name} is a power by the declared {name}, not a transpose; {hint}", tok)
+
+
+def _caret_warning(a: E.Expr, b: E.Expr, tok) -> None:
+    """``A^-1``, ``A^-2`` of a matrix that may be square, in the default dialect: each
+    entry inverted, where the inverse (or its power) is almost surely meant. A positive
+    power (``sum(X^2)``) is the common element-wise square and goes unremarked."""
+    k = E.const_value(b)
+    if a.rank != 2 or k is None or k.denominator != 1 or k >= 0 \
+            or not _Trial(_STATE.get().unifier, rigid=False).unify(*a.shape):
+        return
+    base = _operand_text(a)
+    inverse = f"{ops.INV.name}({base})"
+    power = inverse if k == -1 else f"{ops.MATPOW.name}({inverse}, {-k})"
+    matlab = spelled("--dialect matlab", 'dialect="matlab"')
+    _STATE.get().warn(f"{base}^{k} raises each entry to the power {k}: for the matrix "
+                      f"{'inverse' if k == -1 else 'power'} write {power} (or use {matlab}, "
+                      f"where ^ is the matrix power); {base}.^{k} is element-wise without "
+                      f"this warning", tok)
+
+
+def _operand_text(e: E.Expr, power: bool = True) -> str:
+    """``e`` as the operand of a power (or of a product) in a hint, in the input
+    language."""
+    from .printing.base import PREC_MUL, PREC_POW
+    from .printing.text import AsciiPrinter
+    return AsciiPrinter().parenthesize(e, PREC_POW if power else PREC_MUL, strict=True)
+
+
 def _dim_arg(x) -> S.Dim:
     if isinstance(x, _Name):
         return str(x.token)
@@ -452,7 +506,11 @@ def _call(name_tok, args, kwargs=()):
         return build(*exprs)
     op = ops.spelled_ops().get(name)
     if op is None:
-        raise ParseError(f"unknown function {name!r} (known: {', '.join(ops.known_names())})")
+        numpy = [k for k in (f"np.{name}", f"np.linalg.{name}") if k in NP.FUNCTIONS]
+        hint = f"; NumPy's {numpy[0]}(...) is known" if numpy else \
+            did_you_mean(name, [*ops.known_names(), *ops.ALIASES])
+        raise ParseError(f"unknown function {name!r}{hint} (known: "
+                         f"{', '.join(ops.known_names())})")
     return E.call(op, *exprs)
 
 
@@ -502,8 +560,9 @@ def _kwarg(key, toks) -> _Kwarg:
     """``axis=0``, ``axis=-1``, ``axis=None``, ``keepdims=True``: checked here."""
     name = str(key)
     if name not in _KEYWORDS:
-        raise ParseError(f"unknown keyword argument {quote(name)} (known: "
-                         f"{', '.join(_KEYWORDS)})", _pos(key))
+        raise ParseError(f"unknown keyword argument {quote(name)}"
+                         f"{did_you_mean(name, _KEYWORDS)} (known: {', '.join(_KEYWORDS)})",
+                         _pos(key))
     first, last = toks[0], toks[-1]
     text = "".join(str(t) for t in toks)
     if name == "keepdims":
@@ -709,25 +768,66 @@ def _translate_lark_error(err, text: str) -> ParseError:
     from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
     if isinstance(err, UnexpectedToken):
         tok = err.token
-        # Lark leaves out of ``expected`` the keywords that NAME also matches (None, True,
-        # False); ``accepts`` has them
-        names = set(err.expected or ()) | (set(getattr(err, "accepts", None) or ())
-                                           & {"NONE", "TRUE", "FALSE"})
-        expected = sorted({_TOKEN_NAMES.get(t, t) for t in names})
+        names = _acceptable(text, tok)
         if tok.type == "$END":
             pos = _end_pos(text)
             what = "unexpected end of input"
         else:
             pos = (tok.line, tok.column)
             what = f"unexpected {str(tok)!r}"
-        hint = f"; expected {', '.join(expected[:6])}" if expected else ""
-        return ParseError(what + hint, pos, text)
+        before = (getattr(err, "token_history", None) or [None])[-1]
+        if _is_token(before, "NAME") and ops.is_function_name(str(before)) \
+                and tok.type in ("NAME", "NUMBER"):
+            what += (f" after the function {before}: its argument goes in parentheses, "
+                     f"{before}(...)")
+        return ParseError(what + _expected(names), pos, text)
     if isinstance(err, UnexpectedCharacters):
         ch = text[err.pos_in_stream] if err.pos_in_stream < len(text) else "?"
         return ParseError(f"unexpected character {ch!r}", (err.line, err.column), text)
     if isinstance(err, UnexpectedEOF):
         return ParseError("unexpected end of input", _end_pos(text), text)
     return ParseError(str(err), None, text)
+
+
+@lru_cache(maxsize=1)
+def _bare_parser():
+    """The grammar without the Transformer: to replay a parse that failed."""
+    from lark import Lark
+    return Lark(grammar_text(), parser="lalr", maybe_placeholders=False)
+
+
+def _acceptable(text: str, bad) -> set:
+    """Every token the parser would take where the token ``bad`` came. (Lark's error
+    lists those of the state it reached after the reductions ``bad`` caused: after
+    ``(x)`` read before the end, ``+``, ``-``, ``)`` and ``,``, not ``*`` nor ``@``.)
+    The text is read again up to ``bad``, and the parser asked there."""
+    from lark.exceptions import LarkError
+    cursor = _bare_parser().parse_interactive(text)
+    try:
+        for tok in cursor.iter_parse():
+            if bad.type != "$END" and tok.start_pos >= bad.start_pos:
+                break
+    except LarkError:  # the lexer refused ``bad`` itself: the tokens before it are read
+        pass
+    return cursor.accepts()
+
+
+def _expected(names: set) -> str:
+    """``"; expected an operator (+ - * / @ ^ ' ...), '(' or the end of the input"``: every
+    token the parser would take, the operators as one group (where an operand is
+    expected, + and - are its sign)."""
+    operators = " ".join(sym for t, sym in _OPERATORS.items() if t in names)
+    others = [shown for t, shown in _TOKEN_NAMES.items() if t in names]
+    others += sorted(t for t in names - set(_TOKEN_NAMES) - set(_OPERATORS))
+    if operators and {"NAME", "NUMBER"} & names:
+        others.append(f"a sign ({operators})")
+    elif operators:
+        others.insert(0, f"an operator ({operators})" if " " in operators else
+                      f"'{operators}'")
+    if not others:
+        return ""
+    return "; expected " + (others[0] if len(others) == 1 else
+                            f"{', '.join(others[:-1])} or {others[-1]}")
 
 
 def _end_pos(text: str) -> tuple[int, int]:
@@ -743,18 +843,52 @@ def parse(text: str, shapes: Mapping[str, object] | None = None,
     ``shapes`` declares variables (``{"x": ("n",), "W": "m,n", "b": ()}``), with an
     optional structure last (``"n,n,sym"``, ``("n", "n", "spd")``, ``"n,prob"``); other
     names follow the naming convention, and undeclared dimensions are inferred.
+
+    A likely mistake in a valid text (``W * x`` with a matrix W, a multi-letter name
+    whose shape the naming convention guessed, ``x^T`` with T declared) is reported
+    with ``warnings.warn`` as a :class:`matcalc.MatcalcWarning` (docs/language.md).
     """
-    return _parse(text, shapes, dialect)[0]
+    expr, _, warned = _parse(text, shapes, dialect)
+    _issue(warned)
+    return expr
 
 
 def parse_with_variables(text: str, shapes: Mapping[str, object] | None = None,
                          dialect: str = "default") -> tuple[E.Expr, list[E.Expr]]:
     """``parse(text)`` and every variable the text names, with its shape, even one the
     algebra removed (``x - x`` is ``zeros(n)``; the value of ``x`` still gives ``n``)."""
-    return _parse(text, shapes, dialect)
+    expr, named, warned = _parse(text, shapes, dialect)
+    _issue(warned)
+    return expr, named
 
 
-def _parse(text, shapes, dialect) -> tuple[E.Expr, list[E.Expr]]:
+def parse_reporting(text: str, shapes: Mapping[str, object] | None = None,
+                    dialect: str = "default") -> tuple[E.Expr, tuple[str, ...]]:
+    """``parse(text)`` and its warnings, not issued: for a caller that reports them
+    itself (``diff`` keeps them on the Derivative)."""
+    expr, _, warned = _parse(text, shapes, dialect)
+    return expr, warned
+
+
+def _issue(warned) -> None:
+    for message in warned:
+        warn(message)
+
+
+def _parse(text, shapes, dialect) -> tuple[E.Expr, list[E.Expr], tuple[str, ...]]:
+    """The expression, its variables and its warnings; an error is raised without the
+    parser's frames (its traceback starts here) and without a chained exception."""
+    try:
+        return _parse_text(text, shapes, dialect)
+    except MatcalcError as err:
+        failure = err
+    except RecursionError:
+        failure = ParseError("the expression is nested too deeply", None, text)
+    failure.__context__ = failure.__cause__ = None
+    raise failure.with_traceback(None)
+
+
+def _parse_text(text, shapes, dialect):
     from lark.exceptions import LarkError
     if not isinstance(text, str):
         raise UsageError(f"parse() needs a string, got {type(text).__name__}")
@@ -777,12 +911,13 @@ def _parse(text, shapes, dialect) -> tuple[E.Expr, list[E.Expr]]:
                     raise inner
                 raise _translate_lark_error(err, text) from None
             result = _resolve_name(result)
-        return _finish(result, state), state.named
+        return _finish(result, state), state.named, state.reported
     except MatcalcError as err:
+        # what was noticed before the error may explain it (mu @ x: mu is a scalar)
+        _issue(str(MatcalcError(_readable_unknowns(message, state), pos))
+               for message, pos in state.warnings)
         err.message = _readable_unknowns(err.message, state)
-        raise err.located(None, text) from None
-    except RecursionError:
-        raise ParseError("the expression is nested too deeply", None, text) from None
+        raise err.located(None, text)
     finally:
         _STATE.reset(token)
 
@@ -793,12 +928,19 @@ class _Pending:
     Building the node once at the end, instead of one node per operator, keeps a
     100,000-character sum linear: each new term is only shape-checked on the way.
     """
-    __slots__ = ("kind", "items", "shape")
+    __slots__ = ("kind", "items", "shape", "ops")
 
     def __init__(self, kind: str, first: E.Expr):
         self.kind = kind
         self.items = [first]
         self.shape = first.shape
+        self.ops: list = []  # the operator before each item but the first
+
+    def finish(self) -> E.Expr:
+        """The node, once the chain is complete (with the warning of ``_star_warning``)."""
+        if self.kind == "mul":
+            _star_warning(self)
+        return self.build()
 
     def build(self) -> E.Expr:
         if self.kind == "matmul":
@@ -835,9 +977,84 @@ def _push(kind: str, acc, op, b: E.Expr, shown: E.Expr | None = None):
         raise err.located(_pos(op), None) if err.pos else ShapeError(
             f"cannot {_VERBS[kind]} {_short(left)}: {S.describe(S.resolved(left.shape))} "
             f"and {_short(shown or b)}: {S.describe(S.resolved((shown or b).shape))}"
-            + (f" ({err.message})" if err.message else ""), _pos(op)) from None
+            + (f" ({err.message})" if err.message else "") + _star_hint(op, left, b),
+            _pos(op)) from None
     acc.items.append(b)
+    acc.ops.append(op)
     return acc
+
+
+class _Trial(S.Unifier):
+    """The parse's unifier, copied to try another reading without committing to it: it
+    binds an unknown dimension to another or to a size other than 1 (a size 1 would
+    turn a vector into a number), or, ``rigid``, binds nothing more."""
+
+    def __init__(self, base: S.Unifier, rigid: bool):
+        super().__init__()
+        self.parent, self.counter, self.rigid = dict(base.parent), base.counter, rigid
+
+    def unify(self, a, b) -> bool:
+        a, b = self.find(a), self.find(b)
+        if a == b:
+            return True
+        return not self.rigid and 1 not in (a, b) and super().unify(a, b)
+
+
+def _matmul_fits(operands: list, rigid: bool) -> bool:
+    """Would ``operands`` joined by ``@`` be a matrix product (a vector first is read as
+    a row, as NumPy does)?"""
+    with S.inference(_Trial(_STATE.get().unifier, rigid)):
+        shape = operands[0].shape
+        shape = (1, *shape) if len(shape) == 1 else shape
+        try:
+            for b in operands[1:]:
+                shape = _chain_shape(shape, b)
+        except ShapeError:
+            return False
+    return True
+
+
+def _star_warning(chain: _Pending) -> None:
+    """Warn about ``W * x``, ``x' * A * x``: a product written with ``*`` alone, of a
+    matrix and at least one other array, that reads as a matrix product too. Where
+    all the arrays have one shape (``A * B``), only if it fits without equating more
+    dimensions (declared n×n both); where ``*`` broadcasts, if ``@`` fits equating
+    unknown dimensions. ``.*`` and ``⊙`` say element-wise and never warn."""
+    s = _STATE.get()
+    items = chain.items
+    # which items are arrays (eye(n) * S and ones(m, n) * x are a mask and a broadcast)
+    at = [i for i, x in enumerate(items) if x.rank and not (
+        type(x) is E.Eye or type(x) is E.Expand and type(x.arg) is E.Num)]
+    arrays = [items[i] for i in at]
+    if s.dialect != "default" or len(arrays) < 2 or max(x.rank for x in arrays) < 2:
+        return
+    if any(chain.ops[i - 1].type != "STAR" for i, x in enumerate(items) if i and x.rank) \
+            or any(S.resolve(x.shape[-1]) == 1 for x in arrays[:-1]):
+        return  # said element-wise; or x[:, None] * y[None, :], which @ also is
+    shapes = {S.resolved(x.shape) for x in arrays}
+    if not _matmul_fits(arrays, rigid=len(shapes) == 1):
+        return
+    first = chain.ops[at[1] - 1]
+    texts = [_operand_text(x, power=False) for x in arrays]
+    how = "broadcasting to" if len(shapes) > 1 else "giving"
+    s.warn(f"{' * '.join(texts)} multiplies element-wise, {how} a "
+           f"{S.describe(S.resolved(chain.shape))}: {_matmul_is(texts)}; "
+           f"{' .* '.join(texts)} is element-wise without this warning", first)
+
+
+def _matmul_is(texts: list[str]) -> str:
+    matlab = spelled("--dialect matlab", 'dialect="matlab"')
+    return (f"for the matrix product write {' @ '.join(texts)} (or use {matlab}, where * "
+            f"is the matrix product)")
+
+
+def _star_hint(op, left: E.Expr, b: E.Expr) -> str:
+    """A product ``*`` refused that ``@`` would take (``x' * x``): say which is which."""
+    if op.type != "STAR" or _STATE.get().dialect != "default" or not left.rank \
+            or not b.rank or not _matmul_fits([left, b], rigid=False):
+        return ""
+    return "; * multiplies element-wise: " + _matmul_is(
+        [_operand_text(left, False), _operand_text(b, False)])
 
 
 def _broadcast_shape(a: tuple, b: tuple) -> tuple:
@@ -877,7 +1094,7 @@ def _resolve_name(x):
     variable, else a declared dimension (its size), else a variable whose rank the
     naming convention gives."""
     if isinstance(x, _Pending):
-        return x.build()
+        return x.finish()
     if not isinstance(x, _Name):
         if isinstance(x, _Partial):
             raise x.error()
@@ -898,6 +1115,13 @@ def _resolve_name(x):
     else:
         rank = S.convention_rank(name)
         v = E.var(name, tuple(s.unifier.fresh() for _ in range(rank)))
+        if len(re.match(r"[^\W\d_]*", name).group()) > 1:
+            # mu, cost, beta1: a word, which says nothing of a shape (W1, x_i, h_prev
+            # are the letter the convention reads)
+            kind = ("scalar", "vector", "matrix")[rank]
+            s.warn(f"{name} is taken as a {kind} by the naming convention; declare its "
+                   f"shape if it is not ({declaration(name, () if rank else ('n',))})",
+                   x.token)
     s.vars[name] = v
     return v
 
@@ -948,4 +1172,7 @@ def _finish(result: E.Expr, state: _State) -> E.Expr:
         r = u.find(d)
         return names.get(r, r)
     state.named = [E.map_dims(v, f) for v in state.vars.values()]
+    state.reported = tuple(
+        str(MatcalcError(re.sub(r"\?\d+", lambda m: S.dim_str(f(m.group())), message), pos))
+        for message, pos in state.warnings)
     return E.map_dims(result, f)

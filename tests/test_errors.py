@@ -50,7 +50,7 @@ SYNTAX_ERRORS = [
     ("x +", 1, 4, "unexpected end of input"),
     ("x + * y", 1, 5, "unexpected '*'"),
     ("(x", 1, 3, "unexpected end of input"),
-    ("((x)", 1, 5, "expected ')'"),
+    ("((x)", 1, 5, "')'"),
     ("x)", 1, 2, "unexpected ')'"),
     ("x + y)", 1, 6, "unexpected ')'"),
     ("x $ y", 1, 3, "unexpected character '$'"),

@@ -388,7 +388,7 @@ def test_derivative_by_a_probability_vector_is_refused(capsys):
         with pytest.raises(matcalc.DiffError) as err:
             matcalc.diff(f, "y", {"y": "n,prob"})
         assert "probability vector" in str(err.value)
-        assert "shapes={'y': ('n',)}" in str(err.value)
+        assert 'shapes={"y": ("n",)}' in str(err.value)
     status, out, err = _run(capsys, "diff", CE, "--wrt", "z", "--wrt", "y",
                             "--shape", "y=n,prob")
     assert status == 2 and out == ""

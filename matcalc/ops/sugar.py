@@ -12,13 +12,13 @@ from .linalg import DIAG, DIAGONAL
 from .registry import REGISTRY
 
 ALIASES = {"trace": "tr", "norm": "norm2", "matrix_power": "matpow", "σ": "sigmoid",
-           "∑": "sum"}
+           "∑": "sum", "ln": "log"}
 
 
 def _dot(x, y):
     if x.rank != 1 or y.rank != 1:
         raise ShapeError(f"dot() needs two vectors, got a {S.describe(S.resolved(x.shape))} "
-                         f"and a {S.describe(S.resolved(y.shape))}")
+                         f"and a {S.describe(S.resolved(y.shape))}; the matrix product is @")
     return E.matmul_op(x, y)
 
 
