@@ -41,13 +41,13 @@ EXAMPLES = [
     ("tanh(W@x)", "W", 1,
      "∂fᵢ/∂Wⱼₖ = (1 - tanh(Wx)²)ᵢ δᵢⱼ xₖ",
      "df[i]/dW[j,k] = (1 - tanh(W @ x)^2)[i] * delta(i,j) * x[k]",
-     r"\frac{\partial f_{i}}{\partial W_{jk}} = \left( 1 - \tanh\left( \mathrm{W} "
+     r"\frac{\partial f_{i}}{\partial W_{jk}} = \left( 1 - \tanh\left( \mathbf{W} "
      r"\mathbf{x} \right)^{2} \right)_{i} \delta_{ij} x_{k}"),
     ("inv(X)", "X", 1,
      "∂(X⁻¹)ᵢⱼ/∂Xₖₗ = -(X⁻¹)ᵢₖ (X⁻¹)ₗⱼ",
      "d(inv(X))[i,j]/dX[k,l] = -inv(X)[i,k] * inv(X)[l,j]",
-     r"\frac{\partial \left( \mathrm{X}^{-1} \right)_{ij}}{\partial X_{kl}} = "
-     r"-\left( \mathrm{X}^{-1} \right)_{ik} \left( \mathrm{X}^{-1} \right)_{lj}"),
+     r"\frac{\partial \left( \mathbf{X}^{-1} \right)_{ij}}{\partial X_{kl}} = "
+     r"-\left( \mathbf{X}^{-1} \right)_{ik} \left( \mathbf{X}^{-1} \right)_{lj}"),
     ("X*X", "X", 1,
      "∂fᵢⱼ/∂Xₖₗ = 2 Xᵢⱼ δᵢₖ δⱼₗ",
      "df[i,j]/dX[k,l] = 2 * X[i,j] * delta(i,k) * delta(j,l)",
@@ -55,13 +55,13 @@ EXAMPLES = [
     ("x'@A@x", "x", 1,
      "∂f/∂xᵢ = (A + Aᵀ)ᵢⱼ xⱼ",
      "df/dx[i] = (A + A')[i,j] * x[j]",
-     r"\frac{\partial f}{\partial x_{i}} = \left( \mathrm{A} + \mathrm{A}^{\top} \right)_{ij} "
+     r"\frac{\partial f}{\partial x_{i}} = \left( \mathbf{A} + \mathbf{A}^{\top} \right)_{ij} "
      r"x_{j}"),
     ("sum(exp(A@x))", "x", 3,
      "∂³f/∂xᵢ∂xⱼ∂xₖ = Aₗᵢ exp(Ax)ₗ Aₗₖ Aₗⱼ",
      "d3f/dx[i]dx[j]dx[k] = A[l,i] * exp(A @ x)[l] * A[l,k] * A[l,j]",
      r"\frac{\partial^{3} f}{\partial x_{i} \, \partial x_{j} \, \partial x_{k}} = "
-     r"A_{li} \exp\left( \mathrm{A} \mathbf{x} \right)_{l} A_{lk} A_{lj}"),
+     r"A_{li} \exp\left( \mathbf{A} \mathbf{x} \right)_{l} A_{lk} A_{lj}"),
     ("tr(X)", "X", 1, "∂f/∂Xᵢⱼ = δᵢⱼ", "df/dX[i,j] = delta(i,j)",
      r"\frac{\partial f}{\partial X_{ij}} = \delta_{ij}"),
     ("x", "x", 1, "∂xᵢ/∂xⱼ = δᵢⱼ", "dx[i]/dx[j] = delta(i,j)",
@@ -304,12 +304,12 @@ def test_cli_index_ascii(capsys):
 def test_cli_index_latex_and_document(capsys):
     out = _run(capsys, "diff", "tanh(W@x)", "--wrt", "W", "--format", "latex", "--index")
     assert out.splitlines() == [
-        r"\mathrm{d}f = \left( 1 - \tanh\left( \mathrm{W} \mathbf{x} \right)^{2} \right) "
-        r"\odot \left( \mathrm{d}\mathrm{W} \, \mathbf{x} \right)",
+        r"\mathrm{d}f = \left( 1 - \tanh\left( \mathbf{W} \mathbf{x} \right)^{2} \right) "
+        r"\odot \left( \mathrm{d}\mathbf{W} \, \mathbf{x} \right)",
         EXAMPLES[0][5]]
     doc = _run(capsys, "diff", "x'@A@x", "--wrt", "x", "--format", "latex", "--document",
                "--index")
-    assert "In index notation:\n\\[\n" + EXAMPLES[3][5] + "\n\\]" in doc
+    assert "In index notation (summing over repeated indices):\n\\[\n" + EXAMPLES[3][5] + "\n\\]" in doc
     doc = _run(capsys, "diff", "inv(X)", "--wrt", "X", "--format", "latex", "--document")
     assert EXAMPLES[1][5] in doc    # a differential has it without --index
     errors = _katex(re.findall(r"\\\[\n(.*?)\n\\\]", doc, re.S))

@@ -867,15 +867,6 @@ def _finish(lines: list, roots: list) -> tuple[list, list, set]:
 
 # ------------------------------------------------------------------ the module
 
-def _arguments(d) -> list:
-    seen, out = set(), []
-    for v in E.variables(d.f) + [d.wrt] + E.variables(d.expr):
-        if v not in seen and not v.tangent:
-            seen.add(v)
-            out.append(v)
-    return out
-
-
 def _dim_codes(args: list, names: dict) -> dict:
     """Each symbolic dimension -> the code reading it from the first argument that has it."""
     dims: dict = {}
@@ -887,10 +878,14 @@ def _dim_codes(args: list, names: dict) -> dict:
     return dims
 
 
-def _function_name(d, wrt_code: str, with_value: bool, name: object, form: str) -> str:
+def _function_name(d, wrt_codes: list, with_value: bool, name: object, form: str) -> str:
     if name is not None:
         return _check_function_name(name)
-    base = f"d{d.order}_f_d_{wrt_code}{d.order}" if d.order > 1 else f"d_f_d_{wrt_code}"
+    wrt_code = wrt_codes[-1]
+    if d.mixed:  # d2_f_d_w_d_b
+        base = f"d{d.order}_f_" + "_".join(f"d_{c}" for c in wrt_codes)
+    else:
+        base = f"d{d.order}_f_d_{wrt_code}{d.order}" if d.order > 1 else f"d_f_d_{wrt_code}"
     if form in ("jvp", "vjp"):
         base = f"{form}_{base}"
     return f"f_and_{base}" if with_value else base
@@ -933,12 +928,13 @@ def _docstring(d, names: dict, out_shape: tuple, form: str, extra=None,
                with_value: bool = False, check: bool = False) -> str:
     """The function's docstring (a ``repr`` in the source): what it computes, which
     parameter is which variable where a name had to change, and the extras."""
+    from ..printing.report import derivative_name
     w = d.wrt.name
-    what = f"∂{_power(d.order)}f/∂{w}{_power(d.order)}" if d.order > 1 else f"∂f/∂{w}"
+    what = derivative_name(d)
     p = names[extra] if extra is not None else None
     # what the derivative differentiates: f, or for order k the order k-1 derivative
     k = d.order - 1
-    base = "f" if k < 1 else f"∂{_power(k)}f/∂{w}{_power(k)}" if k > 1 else f"∂f/∂{w}"
+    base = "f" if k < 1 else derivative_name(d.of)
     if form == "jvp":
         doc = (f"The linear map of {what}, applied to a direction {p} of {w}'s shape: "
                f"{'df' if k < 1 else 'the change of ' + base}, of shape "
@@ -961,10 +957,6 @@ def _docstring(d, names: dict, out_shape: tuple, form: str, extra=None,
                 f"result applied to D: ValueError if they differ (relative tolerance "
                 f"{_CHECK_RTOL:g} in float64).")
     return doc
-
-
-def _power(k: int) -> str:
-    return "⁰¹²³⁴⁵⁶⁷⁸⁹"[k] if k < 10 else str(k)
 
 
 def _dense_code(g: _Gen, d, form: str, out_shape: tuple) -> str:
@@ -1077,7 +1069,7 @@ def _form_arguments(d, form: str) -> tuple[list, Optional[E.Expr]]:
     (jvp) or the cotangent (vjp); and that last one (None for dense and einsum)."""
     from ..calculus.index import cotangent
     from ..calculus.jvp import tangent_of
-    args = _arguments(d)
+    args = d.variables
     extra = tangent_of(d.wrt) if form == "jvp" else cotangent(d) if form == "vjp" else None
     return args + ([extra] if extra is not None else []), extra
 
@@ -1093,7 +1085,7 @@ def _source(d, target: str, with_value: bool, name: object,
     args, extra = _form_arguments(d, form)
     reserved = {"check"} if check else set()
     names = _code_names(args, reserved)
-    fname = _function_name(d, names[d.wrt], with_value, name, form)
+    fname = _function_name(d, [names[v] for v in d.wrts], with_value, name, form)
     if check and fname == "check":
         raise UsageError("bad function name 'check': with check=True that is the keyword's name")
     if check and fname in names.values():

@@ -254,12 +254,7 @@ def evaluate_derivative(d, values: Mapping[str, object]) -> np.ndarray:
     differential is applied to each basis direction of ``wrt`` in turn."""
     from ..calculus.jvp import tangent_of
     from ..calculus.result import Kind
-    seen, uniq = set(), []
-    for v in E.variables(d.f) + [d.wrt] + E.variables(d.expr):
-        if v not in seen and not v.tangent:
-            seen.add(v)
-            uniq.append(v)
-    arrays, dims = bind_dims(uniq, values)
+    arrays, dims = bind_dims(d.variables, values)
     out_shape = concrete(d.shape, dims)
     check_size(out_shape, "the derivative")
     with np.errstate(all="ignore"):

@@ -363,7 +363,7 @@ def _all_vars(d) -> list:
     """The variables of ``d``, one per name (a structured one rather than a plain one
     of the same name: its values must respect the declaration)."""
     by_name: dict = {}
-    for v in E.variables(d.f) + [d.wrt] + E.variables(d.expr) + (
+    for v in E.variables(d.f) + list(d.wrts) + E.variables(d.expr) + (
             E.variables(d.of.expr) if d.of is not None else []):
         if not v.tangent and (v.name not in by_name or by_name[v.name].structure is None):
             by_name[v.name] = v
@@ -372,7 +372,7 @@ def _all_vars(d) -> list:
 
 def _dimnames(d) -> list:
     out: list = []
-    for e in (d.f, d.wrt, d.expr):
+    for e in (d.f, *d.wrts, d.expr):
         for x in E.dims_of(e):
             x = S.resolve(x)
             if isinstance(x, str) and x not in out:
@@ -409,12 +409,15 @@ def _symbolic_check(d, inst: dict, name: str, budget: float) -> Check:
     signs = _SignTable()
     env = {v.name: explicit_var(v, inst) for v in _all_vars(d)}
     ev = SymEvaluator(env, inst, signs)
-    fvals = _flat(ev.value(d.f))
-    wvals = _flat(env[d.wrt.name])
-    factors = _entry_factors(d, len(wvals), _sym_shape(d.wrt.shape, inst)[1])
-    for _ in range(d.order - 1):  # the lower orders' derivatives, then this one's
-        fvals = [sp.diff(fv, w) * k for fv in fvals for w, k in zip(wvals, factors)]
-    expected = [sp.diff(fv, w) * k for fv in fvals for w, k in zip(wvals, factors)]
+    levels = [d]  # the derivative of each order, the first order's first
+    while levels[0].of is not None:
+        levels.insert(0, levels[0].of)
+    expected = _flat(ev.value(d.f))
+    for level in levels:  # the lower orders' derivatives, then this one's (by its variable)
+        fvals = expected
+        wvals = _flat(env[level.wrt.name])
+        factors = _entry_factors(level, len(wvals), _sym_shape(level.wrt.shape, inst)[1])
+        expected = [sp.diff(fv, w) * k for fv in fvals for w, k in zip(wvals, factors)]
     out_shape = tuple(_sym_shape(d.f_shape, inst)[:len(d.f_shape)]) + \
         tuple(_sym_shape(d.wrt.shape, inst)[:d.wrt.rank])
     if d.kind is Kind.ZERO:

@@ -9,7 +9,7 @@ from typing import Union
 from ..core import expr as E
 from ..core import shapes as S
 from ..core.shapes import NoMatrixForm
-from ..errors import DiffError, ShapeError, UsageError, quote
+from ..errors import DiffError, ShapeError, UsageError, declaration, did_you_mean, quote, warn
 from .identify import jacobian
 from .jvp import Applied, differential, tangent_of
 from .layout import LAYOUTS
@@ -28,15 +28,11 @@ SYMMETRIC_GRADIENTS = ("sym", "cookbook")
 ORDERS = (1, 2, 3)
 
 
-def _python_declaration(name: str) -> str:
-    return f"shapes={{{name!r}: ('n',)}}"
-
-
-def find_wrt(f: E.Expr, wrt, shapes=None, declare=_python_declaration) -> E.Expr:
+def find_wrt(f: E.Expr, wrt, shapes=None, declare=declaration) -> E.Expr:
     """The variable ``wrt`` names: one of ``f``'s, or one declared in ``shapes`` (its
     derivative is zero). Otherwise a DiffError that says what the name is (a
-    dimension of a variable, or nothing) and how to declare it (``declare(name)``:
-    Python's ``shapes=`` here, ``--shape`` on the command line)."""
+    dimension of a variable, the misspelling of one, or nothing) and how to declare it
+    (``declare(name)``: Python's ``shapes=``, ``--shape`` on the command line)."""
     if isinstance(wrt, E.Expr):
         if type(wrt) is not E.Var or wrt.tangent:
             raise DiffError(f"can only differentiate by a variable, not {quote(wrt)}")
@@ -69,8 +65,9 @@ def find_wrt(f: E.Expr, wrt, shapes=None, declare=_python_declaration) -> E.Expr
     names = [v.name for v in variables]
     listed = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
     has = f"its variables are {listed}" if names else "it has no variable"
-    raise DiffError(f"{wrt} is not a variable of the expression ({has}); to get a zero "
-                    f"derivative by it, declare its shape, e.g. {declare(wrt)}")
+    raise DiffError(f"{wrt} is not a variable of the expression ({has}"
+                    f"{did_you_mean(wrt, names)}); to get a zero derivative by "
+                    f"it, declare its shape, e.g. {declare(wrt)}")
 
 
 def _free(v: E.Expr, declare) -> E.Expr:
@@ -153,7 +150,7 @@ def _identified(f, v, df, dv, simplify: bool, done: tuple) -> Derivative:
     return Derivative(f, v, Kind.DIFFERENTIAL, tidy(df), applied=done)
 
 
-def diff(expr: Union[str, E.Expr], wrt: Union[str, E.Expr], shapes=None, order: int = 1,
+def diff(expr: Union[str, E.Expr], wrt, shapes=None, order: int = 1,
          dialect: str = "default", simplify: bool = True,
          symmetric_gradient: str = "sym") -> Derivative:
     """The derivative of ``expr`` by the variable ``wrt``.
@@ -162,15 +159,23 @@ def diff(expr: Union[str, E.Expr], wrt: Union[str, E.Expr], shapes=None, order: 
     vector's second derivatives), ``order=3`` the third derivatives. ``evaluate`` on
     the result returns an array of shape ``f.shape + order * wrt.shape``.
 
+    A tuple or list of ``order`` variables gives a mixed derivative: ``wrt=("w", "b")``
+    with ``order=2`` is ∂²f/∂w∂b, the derivative by b of the gradient by w; for a
+    scalar f, ``evaluate`` gives the array of shape ``w.shape + b.shape`` whose entry
+    (i, j) is ∂²f/∂wᵢ∂bⱼ (in general ``f.shape + w.shape + b.shape``).
+
     By a variable declared symmetric (``sym``, ``spd``), ``symmetric_gradient`` chooses
     the convention: ``"sym"`` (the gradient on symmetric matrices, (G + Gᵀ)/2) or
     ``"cookbook"`` (the Matrix Cookbook's G + Gᵀ - G ⊙ I); a Hessian differentiates
     that gradient in the same convention. A variable declared ``prob`` cannot be
     differentiated by (DiffError).
     """
+    warned = ()  # the parse's warnings, issued and kept on the result
     if isinstance(expr, str):
-        from ..parser import parse
-        f = parse(expr, shapes, dialect)
+        from ..parser import parse_reporting
+        f, warned = parse_reporting(expr, shapes, dialect)
+        for message in warned:
+            warn(message)
     elif isinstance(expr, E.Expr):
         f = expr
     else:
@@ -180,37 +185,57 @@ def diff(expr: Union[str, E.Expr], wrt: Union[str, E.Expr], shapes=None, order: 
     if simplify not in (True, False, "sympy"):
         raise UsageError(f"simplify must be True, False or 'sympy', not {quote(simplify)}")
     check_symmetric_gradient(symmetric_gradient)
+    wrts = _per_order(wrt, order)
     if simplify == "sympy":  # the rule-based pass, then SymPy's on scalar results
         from ..backends.sympy_bridge import simplify_derivative
-        return simplify_derivative(diff(f, wrt, shapes, order, dialect, simplify=True,
-                                        symmetric_gradient=symmetric_gradient))
-    v = find_wrt(f, wrt, shapes)
+        return replace(simplify_derivative(diff(f, wrt, shapes, order, dialect, simplify=True,
+                                                symmetric_gradient=symmetric_gradient)),
+                       warnings=warned)
+    vs = [find_wrt(f, w, shapes) for w in wrts]
     # log(sum(exp(x))) is differentiated as logsumexp(x), log(1 + exp(u)) as
     # softplus(u)...: the derivative comes out in the named (and stable) functions
     named = recognize(f) if simplify else f
-    first = first_order(named, v, simplify, symmetric_gradient)
+    first = first_order(named, vs[0], simplify, symmetric_gradient)
     if named is not f:
         first = replace(first, f=f)
     out = first
     for k in range(2, order + 1):
-        out = _next_order(f, v, out, k, simplify, symmetric_gradient)
-    return out
+        out = _next_order(f, vs[k - 1], out, k, simplify, symmetric_gradient)
+    return replace(out, warnings=warned)
+
+
+def _per_order(wrt, order: int) -> tuple:
+    """The variable to differentiate by at each order: ``wrt`` each time, or (a tuple
+    or list: a mixed derivative) its items in turn, one per order."""
+    if not isinstance(wrt, (tuple, list)):
+        return (wrt,) * order
+    if len(wrt) != order:
+        shown = ", ".join(str(w) for w in wrt[:4]) + (", ..." if len(wrt) > 4 else "")
+        hint = f"pass order={len(wrt)}" if len(wrt) in ORDERS else \
+            f"give one variable per order ({', '.join(map(str, ORDERS))})"
+        raise DiffError(f"wrt lists {len(wrt)} variables ({shown}) for a derivative of order "
+                        f"{order}: a mixed derivative takes one variable per order, "
+                        f"so {hint} (for the derivative by each variable, call diff once "
+                        f"per variable)")
+    return tuple(wrt)
 
 
 def _next_order(f: E.Expr, v: E.Expr, lower: Derivative, k: int, simplify: bool,
                 symmetric_gradient: str) -> Derivative:
-    """The derivative of order ``k``: that of the order ``k - 1`` one's expression, a
-    function of ``v`` (a gradient, Jacobian or Hessian); by a vector or a scalar,
-    or a Hessian by a matrix (a differential has no expression of ``v`` alone to
-    differentiate again: DiffError)."""
+    """The derivative of order ``k`` by ``v``: that of the order ``k - 1`` one's
+    expression (a derivative, gradient, Jacobian or Hessian; by another variable than
+    ``lower``'s, a mixed derivative). A differential has no matrix form to
+    differentiate again: DiffError."""
     if lower.kind is Kind.ZERO:
-        shape = tuple(lower.f_shape) + tuple(v.shape)
+        shape = tuple(lower.shape) + tuple(v.shape)
         return Derivative(f, v, Kind.ZERO, E.zeros(shape) if len(shape) <= 2 else E.ZERO,
                           order=k, of=lower, symmetric_gradient=lower.symmetric_gradient)
     if lower.kind is Kind.DIFFERENTIAL:
+        w = lower.wrt
+        by = "" if w is v else f" by {v.name}"
         raise DiffError(f"the derivative of order {k - 1} of this {S.describe(f.shape)} by "
-                        f"the {S.describe(v.shape)} {v.name} has no matrix form, so order {k} "
-                        f"is not available; orders 2 and 3 are for a scalar or a vector "
+                        f"the {S.describe(w.shape)} {w.name} has no matrix form, so order {k}"
+                        f"{by} is not available; orders 2 and 3 are for a scalar or a vector "
                         f"(order 2, and a scalar's order 3, by a vector)")
     nxt = first_order(lower.expr, v, simplify, symmetric_gradient)
     return replace(nxt, f=f, order=k, of=lower)

@@ -1,7 +1,8 @@
 """Every derivative in index (Einstein) notation, and as the linear map it is.
 
 The numeric contract's tensor ``T = ∂f/∂V`` has the indices of ``f`` first, then
-those of ``V`` (then of ``V`` again, once per further order). Its index form is a
+those of ``V`` (then of ``V`` again, once per further order; of each variable in
+turn for a mixed derivative). Its index form is a
 sum of terms, each a product of a constant, *factors* (expressions free of the
 tangent, each with one index per axis) and Kronecker deltas::
 
@@ -76,7 +77,8 @@ class Term:
 @dataclass(frozen=True)
 class IndexForm:
     """``T[f_indices + wrt_indices] = Σ terms``. ``f_indices`` are those of ``f``
-    itself; ``wrt_indices`` one tuple per order (each the indices of ``V``)."""
+    itself; ``wrt_indices`` one tuple per order (each the indices of that order's
+    variable, ``V`` each time but in a mixed derivative)."""
     derivative: Derivative
     f_indices: tuple
     wrt_indices: tuple
@@ -445,7 +447,6 @@ def index_form(d: Derivative) -> IndexForm:
     terms."""
     dv = tangent_of(d.wrt)
     b = _Builder(dv)
-    order = max(d.order, 1)
     base_rank = d.f.rank
     fshape = tuple(d.f_shape)
     f_all = b.labels(fshape)
@@ -464,8 +465,10 @@ def index_form(d: Derivative) -> IndexForm:
     present = [f for f in free if f is not None]
     names = dict(zip(present, _letters(len(present))))
     lettered = [None if f is None else names[f] for f in free]
-    # f's own indices, then V's once per order (the earlier orders are part of f_shape)
-    per = d.wrt.rank
-    groups = [tuple(lettered[base_rank + k * per:base_rank + (k + 1) * per])
-              for k in range(order)]
+    # f's own indices, then those of each order's variable (V's once per order; a mixed
+    # derivative's in turn): the earlier orders are part of f_shape
+    groups, at = [], base_rank
+    for v in d.wrts:
+        groups.append(tuple(lettered[at:at + v.rank]))
+        at += v.rank
     return IndexForm(d, tuple(lettered[:base_rank]), tuple(groups), tuple(terms))

@@ -47,11 +47,12 @@ def _index(d) -> tuple:
         return None, f"index notation not shown: {err}"
 
 
-def derivative_dict(d, layout: str = "numerator") -> dict:
+def derivative_dict(d, layout: str = "numerator", at=None) -> dict:
     """The schema of docs/cli.md, as a dict of JSON-compatible values. ``structure``
     is there when a variable has a declared structure, ``symmetric_gradient`` when
-    ``wrt`` is symmetric, ``index_note`` when ``index`` is None (keys are only ever
-    added)."""
+    ``wrt`` is symmetric, ``index_note`` when ``index`` is None, ``wrts`` for a mixed
+    derivative, ``at`` and ``value`` with a point ``at``, ``(values, array)`` (keys
+    are only ever added)."""
     shown = d.display(layout)
     steps = []
     budget = OutputBudget()
@@ -96,4 +97,12 @@ def derivative_dict(d, layout: str = "numerator") -> dict:
         out["structure"] = structures
     if d.symmetric_gradient is not None:
         out["symmetric_gradient"] = d.symmetric_gradient
+    if d.mixed:
+        out["wrts"] = [v.name for v in d.wrts]
+    if at is not None:
+        from .values import point
+        values, value = at
+        # the value in the numeric contract's layout (evaluate_shape), as nested lists
+        out["at"] = {name: a.tolist() for name, a in point(d, values).items()}
+        out["value"] = value.tolist()
     return out

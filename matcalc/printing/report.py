@@ -13,8 +13,14 @@ _SUP = {2: "²", 3: "³"}
 
 
 def derivative_name(d, ascii: bool = False) -> str:
-    """``∂f/∂x``, ``∂²f/∂x²``, ``∂³f/∂x³`` (``df/dx``, ``d2f/dx2``... in ASCII)."""
+    """``∂f/∂x``, ``∂²f/∂x²``, ``∂³f/∂x³``, the mixed ``∂²f/∂w∂b`` (``df/dx``,
+    ``d2f/dx2``, ``d2f/dw db``... in ASCII)."""
     v, k = d.wrt.name, d.order
+    if d.mixed:
+        names = [w.name for w in d.wrts]
+        if ascii:
+            return f"d{k}f/" + " ".join(f"d{n}" for n in names)
+        return f"∂{_SUP.get(k, k)}f/" + "".join(f"∂{n}" for n in names)
     if ascii:
         return f"df/d{v}" if k == 1 else f"d{k}f/d{v}{k}"
     return f"∂f/∂{v}" if k == 1 else f"∂{_SUP.get(k, k)}f/∂{v}{_SUP.get(k, k)}"
@@ -45,13 +51,25 @@ def layout_note(d, layout: str = "numerator") -> str:
     if not fs and len(vs) == 2 and d.symmetric_gradient is not None:
         return f"same shape as {v}, symmetric like {v}"
     if not fs and len(vs) == 2:
-        return f"same shape as {v} (entry i,j is ∂{f}/∂{v}ᵢⱼ)"
+        return f"same shape as {v} (entry i,j is {_entry(d, 'ᵢⱼ')})"
     if not fs:
-        return (f"{layout} layout: a row vector (∂{f}/∂{v}ⱼ in column j)"
+        return (f"{layout} layout: a row vector ({_entry(d, 'ⱼ')} in column j)"
                 if layout == "numerator" else f"{layout} layout: a column vector, like {v}")
     if layout == "denominator":
         return f"denominator layout: rows index {v}, columns index {f}"
-    return f"{layout} layout: rows index {f}, columns index {v}"
+    note = f"{layout} layout: rows index {f}, columns index {v}"
+    if d.mixed and d.order == 2 and not d.f.rank and len(fs) == len(vs) == 1:
+        note += f" (entry i,j is ∂²f/∂{d.of.wrt.name}ᵢ∂{v}ⱼ)"
+    return note
+
+
+def _entry(d, sub: str) -> str:
+    """An entry of a derivative with the shape of its last variable: ``∂f/∂Wᵢⱼ``, or
+    (a scalar's mixed derivative) ``∂²f/∂c∂Wᵢⱼ``."""
+    if d.of is None:
+        return f"∂f/∂{d.wrt.name}{sub}"
+    lower = "".join(f"∂{w.name}" for w in d.wrts[:-1])
+    return f"∂{_SUP.get(d.order, d.order)}f/{lower}∂{d.wrt.name}{sub}"
 
 
 def kronecker_text(d, ascii: bool = False) -> Optional[str]:
@@ -112,7 +130,7 @@ def convention_note(d) -> Optional[str]:
         return None
     v = d.wrt.name
     note = _CONVENTIONS[d.symmetric_gradient].format(v=v)
-    if d.order == 2:
+    if d.order == 2 and not d.mixed:
         note += " (the Hessian differentiates that gradient, in the same convention)"
     return note
 
@@ -164,15 +182,20 @@ def index_line(d, ascii: bool = False) -> str:
 
 
 def report(d, layout: str = "numerator", ascii: bool = False,
-           index: Optional[bool] = None) -> str:
+           index: Optional[bool] = None, at: Optional[tuple] = None) -> str:
     """What the CLI prints: the derivative, its shape and layout, the rule. ``index``:
     also the derivative in index notation (None: for a differential only, which no
-    matrix shows)."""
+    matrix shows). ``at``: a point and the derivative's value there, ``(values,
+    array)``, shown after the formula (``at x = [1, 2]: ∂f/∂x = [11, 14]``)."""
     head = derivative_name(d, ascii)
     body = d.text(layout, ascii)
     if d.kind is Kind.DIFFERENTIAL:
         head = differential_head(d, ascii)
     lines = [f"{head} = {body}"]
+    if at is not None:
+        from .values import value_text
+        lines += [f"  {line}" if line else "" for line in
+                  value_text(d, *at, layout, ascii).split("\n")]
     shape = S.shape_str(d.display_shape(layout))
     lines.append(f"  shape: {shape}  ({layout_note(d, layout)})")
     declared = structure_note(d)
