@@ -17,7 +17,7 @@ import zipfile
 from typing import Sequence
 
 from . import limits
-from .errors import LimitError, MatcalcError, UsageError, one_line, quote
+from .errors import LimitError, MatcalcError, UsageError, command_line, one_line, quote
 
 EXAMPLES = """examples:
   matcalc parse "W@x + b"
@@ -75,6 +75,17 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", action="append", default=[], metavar="NAME=VALUE",
                    help="change a budget for this run, e.g. max_output_chars=50000000 "
                         f"(repeatable); NAME is one of {', '.join(limits.names())}")
+    p.add_argument("--strict", action="store_true",
+                   help="treat warnings (a likely mistake, such as W*x for W@x) as errors: "
+                        "print them and exit with status 2, with nothing on stdout")
+
+
+def _value_options(p: argparse.ArgumentParser, what: str = "") -> None:
+    p.add_argument("--value", action="append", default=[], metavar="NAME=VALUES",
+                   help="a value: b=2, x=1,2,3, A=1,2;3,4 (rows split by ;), x=5, "
+                        "(a vector of length 1), A=1,2; (a matrix of one row) (repeatable)"
+                        + what)
+    p.add_argument("--values", metavar="FILE.npz", help="values from a NumPy .npz file")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,15 +102,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="evaluate the expression with NumPy")
     _common(p)
-    p.add_argument("--value", action="append", default=[], metavar="NAME=VALUES",
-                   help="a value: b=2, x=1,2,3, A=1,2;3,4 (rows split by ;), x=5, "
-                        "(a vector of length 1), A=1,2; (a matrix of one row) (repeatable)")
-    p.add_argument("--values", metavar="FILE.npz", help="values from a NumPy .npz file")
+    _value_options(p)
 
     p = sub.add_parser("diff", help="differentiate the expression")
     _common(p)
     p.add_argument("--wrt", action="append", required=True, metavar="VAR",
-                   help="the variable to differentiate by (repeatable)")
+                   help="the variable to differentiate by (repeatable: the derivative by "
+                        "each; with --order 2, every block of the Hessian over them, "
+                        "the mixed ∂²f/∂w∂b too)")
     p.add_argument("--order", type=int, default=1, choices=(1, 2, 3),
                    help="1: gradient/Jacobian; 2: Hessian of a scalar (second derivatives "
                         "of a vector); 3: third derivatives of a scalar")
@@ -107,9 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
                    default="numerator", help="how to show it (numerator: the paper's)")
     p.add_argument("--ascii", action="store_true", help="print in the input language")
     p.add_argument("--format", choices=("text", "latex", "json", "numpy", "jax", "torch"),
-                   default="text",
-                   help="text: the derivative; latex: LaTeX math; json: everything as JSON "
-                        "(docs/cli.md); numpy, jax, torch: Python code computing it")
+                   help="text (the default; latex with --document): the derivative; latex: "
+                        "LaTeX math; json: everything as JSON (docs/cli.md); numpy, jax, "
+                        "torch: Python code computing it")
     p.add_argument("--code", choices=("dense", "einsum", "jvp", "vjp"), default="dense",
                    help="with --format numpy/jax/torch, the function generated: dense (the "
                         "tensor f.shape + wrt.shape), einsum (the same, by einsum over the "
@@ -124,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also print the derivation, one numbered step per rule applied")
     p.add_argument("--document", action="store_true",
                    help="with --format latex: a complete .tex document")
+    p.add_argument("--style", choices=("bold", "plain"), default="bold",
+                   help="with --format latex: vectors and matrices bold, as the Matrix "
+                        "Cookbook (bold), or italic letters (plain)")
     p.add_argument("--verify", action="store_true",
                    help="prove the derivative with SymPy on small sizes and check it by "
                         "finite differences; exit 1 if a check fails")
@@ -138,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="by a variable declared sym or spd: sym (the gradient on symmetric "
                         "matrices, (G + G')/2, the default) or cookbook (the Matrix "
                         "Cookbook's G + G' - G * I); G is the unconstrained gradient")
+    _value_options(p, " (diff: also print the derivative's value there)")
     # every option string, to tell an expression that starts with -- from an option
     parser.option_names = {s for q in (parser, *sub.choices.values())
                            for a in q._actions for s in a.option_strings}
@@ -237,6 +251,14 @@ def _values(specs: Sequence[str]) -> dict:
     return out
 
 
+def _given_values(args, names) -> dict:
+    """The values of --values FILE.npz (only the arrays ``names`` names are read) and
+    --value, which wins over the file and completes it."""
+    values = _npz_values(args.values, set(names)) if args.values else {}
+    values.update(_values(args.value))
+    return values
+
+
 def _npz_values(path: str, wanted: set) -> dict:
     """The arrays of the .npz file ``path`` that ``wanted`` names. The zip directory is
     read first, and the file refused when its members would expand beyond
@@ -331,7 +353,7 @@ def _cmd_parse(args, out: _Output) -> int:
     from .printing.text import to_text, to_unicode
     from .core.shapes import describe, describe_var
     e = parse(_expression(args.expression), _shapes(args.shape), args.dialect)
-    out.print(to_text(e) if args.ascii else to_unicode(e))
+    out.print(to_text(e, dialect=args.dialect) if args.ascii else to_unicode(e))
     for v in E.variables(e):
         out.print(f"  {v.name}: {describe_var(v.shape, v.structure)}")
     out.print(f"  result: {describe(e.shape)}")
@@ -343,13 +365,10 @@ def _cmd_eval(args, out: _Output) -> int:
     from .backends.numeric import evaluate
     from .parser import parse_with_variables
     text, shapes = _expression(args.expression), _shapes(args.shape)
-    values = {}
-    if args.values:
-        # parse first: a bad expression is reported before the file is read, and only
-        # the arrays of the expression's variables (even removed ones, x - x) are read
-        _, named = parse_with_variables(text, shapes, args.dialect)
-        values = _npz_values(args.values, {v.name for v in named})
-    values.update(_values(args.value))  # --value wins over the file, and completes it
+    # parse first: a bad expression is reported before the file is read, and only
+    # the arrays of the expression's variables (even removed ones, x - x) are read
+    _, named = parse_with_variables(text, shapes, args.dialect)
+    values = _given_values(args, (v.name for v in named))
     # the text, not the parsed expression: a variable the algebra removed (x - x)
     # still gives the sizes of its dimensions
     value = evaluate(text, values, shapes, args.dialect)
@@ -363,8 +382,11 @@ def _cmd_diff(args, out: _Output) -> int:
     from .calculus.derivative import diff
     from .parser import parse_with_variables
     # every option is checked before anything is computed or printed
+    if args.format is None:
+        args.format = "latex" if args.document else "text"
     if args.document and args.format != "latex":
-        raise UsageError("--document needs --format latex")
+        raise UsageError("--document is a LaTeX document: it needs --format latex (the "
+                         "default with --document)")
     if args.code != "dense" and args.format not in ("numpy", "jax", "torch"):
         raise UsageError(f"--code {args.code} needs --format numpy, jax or torch")
     if args.check and args.format not in ("numpy", "jax", "torch"):
@@ -372,6 +394,10 @@ def _cmd_diff(args, out: _Output) -> int:
     if args.index and args.format in ("numpy", "jax", "torch"):
         raise UsageError("--index needs --format text, latex or json (the code of the "
                          "index form is --code einsum)")
+    given = bool(args.value or args.values)
+    if given and (args.format in ("numpy", "jax", "torch") or args.document):
+        raise UsageError("--value and --values need --format text, latex or json, without "
+                         "--document (the generated code takes the values as arguments)")
     dims = _verify_dims(args.verify_dims) if args.verify else None
     text, declared = _expression(args.expression), _shapes(args.shape)
     e, named = parse_with_variables(text, declared, args.dialect)
@@ -382,11 +408,46 @@ def _cmd_diff(args, out: _Output) -> int:
     shapes.update((v.name, S.spec_of(v.shape, v.structure)) for v in named)
     for wrt in args.wrt:
         _check_wrt(wrt, e, shapes)
+    values = _given_values(args, shapes) if given else None
     derivs = [diff(e, wrt, shapes, order=args.order, simplify=_simplify_option(args),
                    symmetric_gradient=args.symmetric_gradient)
-              for wrt in args.wrt]
-    _show(derivs, args, out)
+              for wrt in _by(args.wrt, args.order)]
+    if values is not None:
+        for d in derivs:
+            _check_point(d, values)
+    if args.document:  # one document for all the derivatives, with the checks in it
+        from .printing.document import derivative_document
+        reports = [d.verify(dims=dims) for d in derivs] if dims else None
+        out.print(derivative_document(derivs, args.layout, args.steps, reports,
+                                      style=args.style), end="")
+        return 0 if all(reports or ()) else 1
+    _show(derivs, args, out, values)
     return _verify(derivs, dims, args, out) if dims else 0
+
+
+def _by(wrts: list, order: int) -> list:
+    """What each derivative is by: each --wrt; with --order 2 and several, every block
+    of the Hessian over them, (w, w), (w, b), (b, b): the pairs in --wrt's order, a
+    mixed derivative where they differ ((b, w) is not repeated: for a scalar f, the
+    transpose of (w, b))."""
+    if order != 2 or len(wrts) < 2:
+        return list(wrts)
+    names = list(dict.fromkeys(wrts))
+    return [(a, b) for i, a in enumerate(names) for b in names[i:]]
+
+
+def _check_point(d, values: dict) -> None:
+    """--value: every variable the derivative needs has a value (a UsageError naming
+    those missing, with the shape of each variable)."""
+    from .core.shapes import describe_var
+    from .printing.report import derivative_name
+    missing = [v.name for v in d.variables if v.name not in values]
+    if missing:
+        needs = ", ".join(f"{v.name}: {describe_var(v.shape, v.structure)}"
+                          for v in d.variables)
+        raise UsageError(f"no value for {', '.join(missing)}: the value of "
+                         f"{derivative_name(d)} needs one for every variable ({needs}); "
+                         f"give each with --value NAME=VALUES or --values FILE.npz")
 
 
 def _check_wrt(name: str, e, shapes: dict) -> None:
@@ -399,7 +460,7 @@ def _check_wrt(name: str, e, shapes: dict) -> None:
     if len(name) > MAX_NAME or not NAME_RE.fullmatch(name):
         raise UsageError(f"bad --wrt {quote(name)}: a variable's name is a letter followed "
                          f"by letters, digits or _")
-    find_wrt(e, name, shapes, declare=lambda n: f"--shape {n}=n")
+    find_wrt(e, name, shapes)
 
 
 def _simplify_option(args):
@@ -408,32 +469,36 @@ def _simplify_option(args):
     return "sympy" if args.sympy_simplify else True
 
 
-def _show(derivs, args, out: _Output) -> None:
-    """The derivatives in the --format asked for, with --steps and --document."""
-    from .printing.report import report
+def _show(derivs, args, out: _Output, values=None) -> None:
+    """The derivatives in the --format asked for, with --steps, and with ``values``
+    (--value) their values there."""
     fmt, layout = args.format, args.layout
-    if args.document:  # one document for all the --wrt derivatives
-        from .printing.document import derivative_document
-        out.print(derivative_document(derivs, layout, args.steps, args.index), end="")
-        return
     for i, d in enumerate(derivs):
         if i:
             out.print()
         if fmt in ("numpy", "jax", "torch"):
             out.print(d.to_code(target=fmt, form=args.code, check=args.check), end="")
         elif fmt == "json":
-            out.print(_json(d, layout, i, len(derivs)))
+            out.print(_json(d.to_dict(layout=layout, values=values), i, len(derivs)))
         elif fmt == "latex":
-            out.print(d.latex(layout=layout))
+            if args.steps:  # one align* block: the derivation, ending with the result
+                from .printing.steps import render_steps
+                out.print(render_steps(d, layout, "latex", result=True, style=args.style))
+            else:
+                out.print(d.latex(layout=layout, style=args.style))
+            if values is not None:
+                from .printing.values import value_latex
+                out.print(value_latex(d, values, d.evaluate(values), layout))
             if args.index:
                 out.print(_index_latex(d))
-            if args.steps:
-                out.print(d.steps_text(layout=layout, fmt="latex"))
         else:
             if args.steps:
                 out.print(d.steps_text(layout=layout, fmt="ascii" if args.ascii else "unicode"))
             # --index: the index form for every derivative (a differential has it anyway)
-            out.print(report(d, layout=layout, ascii=args.ascii, index=args.index or None))
+            # --ascii: the input language of --dialect
+            out.print(d.report(layout=layout, ascii=args.ascii and args.dialect,
+                               index=args.index or None,
+                               values=values))
 
 
 def _index_latex(d) -> str:
@@ -446,12 +511,12 @@ def _index_latex(d) -> str:
         return f"% index notation not shown: {err}"
 
 
-def _json(d, layout: str, i: int, count: int) -> str:
-    """One derivative as JSON; with several --wrt, item i of a JSON list."""
+def _json(data: dict, i: int, count: int) -> str:
+    """One derivative's data as JSON; with several, item i of a JSON list."""
     import json
+    text = json.dumps(data, indent=2, ensure_ascii=False)
     if count == 1:
-        return d.to_json(layout=layout)
-    text = json.dumps(d.to_dict(layout=layout), indent=2, ensure_ascii=False)
+        return text
     text = "\n".join("  " + line for line in text.splitlines())
     return ("[\n" if i == 0 else "") + text + ("," if i < count - 1 else "\n]")
 
@@ -461,12 +526,18 @@ def _verify(derivs, dims: tuple, args, out: _Output) -> int:
     1 if any check fails."""
     to_stderr = args.format not in ("text", "latex")
     failed = False
-    for wrt, d in zip(args.wrt, derivs):
-        out.print(f"verify d/d{wrt}:", err=to_stderr)
+    for d in derivs:
+        out.print(f"verify {_verify_name(d)}:", err=to_stderr)
         for check in d.verify(dims=dims):
             out.print(f"  {check.line()}", err=to_stderr)
             failed = failed or check.status == "fails"  # undecided is not a failure
     return 1 if failed else 0
+
+
+def _verify_name(d) -> str:
+    """``d/dx`` (of any order), a mixed derivative's name (``∂²f/∂w∂b``)."""
+    from .printing.report import derivative_name
+    return derivative_name(d) if d.mixed else f"d/d{d.wrt.name}"
 
 
 COMMANDS = {"parse": _cmd_parse, "eval": _cmd_eval, "diff": _cmd_diff}
@@ -564,9 +635,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return 2
-        with limits.override(**_limit_changes(args.limit)):
+        with limits.override(**_limit_changes(args.limit)), command_line() as warned:
             out = _Output()
-            status = COMMANDS[args.command](args, out)
+            try:
+                status = COMMANDS[args.command](args, out)
+            finally:  # the warnings, also those that may explain an error
+                for message in warned:
+                    print(f"matcalc: warning: {message}", file=sys.stderr)
+            if warned and args.strict:
+                return 2
             out.write()
         return status
     except MatcalcError as err:

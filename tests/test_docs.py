@@ -52,10 +52,11 @@ def commands(body: str):
 def run(command: str) -> tuple[int, str]:
     args = shlex.split(command, comments=True)[1:]
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-               PYTHONIOENCODING="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "matcalc", *args], capture_output=True,
-                          text=True, cwd=ROOT, env=env, timeout=120)
-    return proc.returncode, proc.stdout + (proc.stderr if proc.returncode else "")
+               PYTHONIOENCODING="utf-8", PYTHONUNBUFFERED="1")
+    # standard error merged as a terminal shows it: warnings appear in the examples
+    proc = subprocess.run([sys.executable, "-m", "matcalc", *args], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, cwd=ROOT, env=env, timeout=120)
+    return proc.returncode, proc.stdout
 
 
 def _cases():

@@ -30,13 +30,17 @@ class Derivative:
 
     - ``kind`` :class:`Kind`; ``expr`` the derivative's expression in that kind
       (for a differential, ``df``, linear in the tangent ``dv``);
-    - ``order`` 1 or 2; ``of`` for a Hessian, the gradient it differentiates;
+    - ``order`` 1, 2 or 3; ``of`` for a higher order, the derivative of one order less
+      it differentiates (for a Hessian, the gradient; by another variable, a mixed
+      derivative: ``wrts`` lists the variables, one per order);
     - ``symmetric_gradient``: by a variable declared symmetric (sym, spd), the
       convention of the result, ``"sym"`` (sym(G) = (G + Gᵀ)/2) or ``"cookbook"``
       (G + Gᵀ - G ⊙ I); None by any other variable;
     - ``applied``: the chain rule's rule applications, node by node; ``steps`` the
       derivation as :class:`matcalc.calculus.steps.Step` records (computed once, when
-      first asked).
+      first asked);
+    - ``warnings``: the parse's warnings about the text of f (``W * x`` with a matrix
+      W...), as strings; they were also issued as ``MatcalcWarning``.
 
     ``evaluate(values)`` returns an array of shape ``f.shape + wrt.shape`` (LANGUAGE.md's
     numeric contract). The other methods are conveniences that call the printers and
@@ -50,11 +54,30 @@ class Derivative:
     of: Optional["Derivative"] = None
     applied: tuple = field(default=(), repr=False)
     symmetric_gradient: Optional[str] = None
+    warnings: tuple = field(default=(), repr=False)
 
     def __post_init__(self):
         object.__setattr__(self, "kind", Kind(self.kind))  # "gradient" is Kind.GRADIENT
 
     # ---- shapes
+
+    @property
+    def wrts(self) -> tuple:
+        """The variables differentiated by, one per order: ``(w, b)`` for the mixed
+        ∂²f/∂w∂b (the derivative by b of the gradient by w), ``(x, x)`` for a Hessian."""
+        return (self.of.wrts if self.of is not None else ()) + (self.wrt,)
+
+    @property
+    def mixed(self) -> bool:
+        """Whether the orders are by different variables (∂²f/∂w∂b)."""
+        return len({v.name for v in self.wrts}) > 1
+
+    @property
+    def variables(self) -> list:
+        """The variables ``evaluate`` needs values of: f's, then those differentiated
+        by (one declared but not in f gives the sizes of its dimensions)."""
+        return list(dict.fromkeys(v for v in E.variables(self.f) + list(self.wrts) +
+                                  E.variables(self.expr) if not v.tangent))
 
     @property
     def f_shape(self) -> tuple:
@@ -97,9 +120,13 @@ class Derivative:
         from ..printing.report import layout_note
         return layout_note(self, layout)
 
-    def text(self, layout: str = "numerator", ascii: bool = False) -> str:
+    def text(self, layout: str = "numerator", ascii=False) -> str:
+        """The derivative as Unicode mathematics, or with ``ascii`` in the input language
+        (``True``, or the name of its dialect: ``"matlab"``)."""
         from ..printing.text import to_text, to_unicode
-        return (to_text if ascii else to_unicode)(self.display(layout))
+        if ascii:
+            return to_text(self.display(layout), dialect="default" if ascii is True else ascii)
+        return to_unicode(self.display(layout))
 
     def __str__(self) -> str:
         return self.text()
@@ -107,28 +134,35 @@ class Derivative:
     def __repr__(self) -> str:
         return f"<Derivative d({self.f})/d{self.wrt.name} = {self.text()}>"
 
-    def latex(self, layout: str = "numerator") -> str:
-        """``\\frac{\\partial f}{\\partial \\mathbf{w}} = \\mathbf{x}^{\\top}``."""
+    def latex(self, layout: str = "numerator", style: str = "bold") -> str:
+        """``\\frac{\\partial f}{\\partial \\mathbf{w}} = \\mathbf{x}^{\\top}``; ``style``:
+        bold (vectors and matrices bold, as the Matrix Cookbook) or plain."""
         from ..printing.latex import derivative_latex
-        return derivative_latex(self, layout)
+        return derivative_latex(self, layout, style)
 
     def _repr_latex_(self) -> str:
-        return f"${self.latex()}$"
+        """For Jupyter: display style (fractions full size), broken into an
+        ``aligned`` block when wider than a page."""
+        from ..printing.document import notebook_latex
+        return notebook_latex(self)
 
     def steps_text(self, layout: str = "numerator", fmt: str = "unicode") -> str:
         """The derivation as numbered steps (``fmt``: unicode, ascii or latex)."""
         from ..printing.steps import render_steps
         return render_steps(self, layout, fmt)
 
-    def to_dict(self, layout: str = "numerator") -> dict:
-        """The derivative as plain data (the schema of docs/cli.md)."""
+    def to_dict(self, layout: str = "numerator",
+                values: Optional[Mapping[str, object]] = None) -> dict:
+        """The derivative as plain data (the schema of docs/cli.md); with ``values``,
+        the point (``"at"``) and the value there (``"value"``) too."""
         from ..printing.jsonout import derivative_dict
-        return derivative_dict(self, layout)
+        return derivative_dict(self, layout, self._at(values))
 
-    def to_json(self, layout: str = "numerator", indent: Optional[int] = 2) -> str:
+    def to_json(self, layout: str = "numerator", indent: Optional[int] = 2,
+                values: Optional[Mapping[str, object]] = None) -> str:
         """``to_dict`` as a JSON string."""
         import json
-        return json.dumps(self.to_dict(layout), indent=indent, ensure_ascii=False)
+        return json.dumps(self.to_dict(layout, values), indent=indent, ensure_ascii=False)
 
     def kronecker(self, ascii: bool = False) -> Optional[str]:
         """For a differential of the form Σ c P dV S: ``∂vec(f)/∂vec(V) = Σ c Sᵀ ⊗ P``
@@ -137,11 +171,17 @@ class Derivative:
         return kronecker_text(self, ascii)
 
     def report(self, layout: str = "numerator", ascii: bool = False,
-               index: Optional[bool] = None) -> str:
+               index: Optional[bool] = None,
+               values: Optional[Mapping[str, object]] = None) -> str:
         """What the CLI prints: the derivative, its shape and layout, the rule; with
-        ``index``, its index form too (by default for a differential only)."""
+        ``index``, its index form too (by default for a differential only); with
+        ``values``, its value at that point (``at x = [1, 2]: ∂f/∂x = [11, 14]``)."""
         from ..printing.report import report
-        return report(self, layout, ascii, index)
+        return report(self, layout, ascii, index, self._at(values))
+
+    def _at(self, values: Optional[Mapping[str, object]]) -> Optional[tuple]:
+        """The point and the value there, as the printers take them (None: none)."""
+        return None if values is None else (values, self.evaluate(values))
 
     # ---- backends
 
