@@ -17,7 +17,8 @@ import zipfile
 from typing import Sequence
 
 from . import limits
-from .errors import LimitError, MatcalcError, UsageError, command_line, one_line, quote
+from .errors import (LimitError, MatcalcError, UsageError, command_line, did_you_mean, one_line,
+                     quote, warn)
 
 EXAMPLES = """examples:
   matcalc parse "W@x + b"
@@ -253,10 +254,28 @@ def _values(specs: Sequence[str]) -> dict:
 
 def _given_values(args, names) -> dict:
     """The values of --values FILE.npz (only the arrays ``names`` names are read) and
-    --value, which wins over the file and completes it."""
-    values = _npz_values(args.values, set(names)) if args.values else {}
-    values.update(_values(args.value))
+    --value, which wins over the file and completes it; a --value for a name that is
+    not one of ``names`` is a UsageError (a misspelt variable)."""
+    names = set(names)
+    values = _npz_values(args.values, names) if args.values else {}
+    given = _values(args.value)
+    for name in given:
+        if name not in names:
+            raise UsageError(f"--value {name}: {name} is not a variable of the expression "
+                             f"(its variables are {', '.join(sorted(names))})"
+                             f"{did_you_mean(name, names)}")
+    values.update(given)
     return values
+
+
+def _unused_shapes(declared: dict, named, wrt=()) -> None:
+    """A warning for each --shape that names neither a variable of the expression nor a
+    --wrt (a misspelt name: its declaration is silently unused)."""
+    have = {v.name for v in named}
+    for name in declared:
+        if name not in have and name not in wrt:
+            warn(f"--shape {name}: {name} is not in the expression, so its declaration is "
+                 f"not used{did_you_mean(name, have)}")
 
 
 def _npz_values(path: str, wanted: set) -> dict:
@@ -349,10 +368,12 @@ def _limit_value(name: str, text: str):
 
 def _cmd_parse(args, out: _Output) -> int:
     from .core import expr as E
-    from .parser import parse
+    from .parser import parse_with_variables
     from .printing.text import to_text, to_unicode
     from .core.shapes import describe, describe_var
-    e = parse(_expression(args.expression), _shapes(args.shape), args.dialect)
+    declared = _shapes(args.shape)
+    e, named = parse_with_variables(_expression(args.expression), declared, args.dialect)
+    _unused_shapes(declared, named)
     out.print(to_text(e, dialect=args.dialect) if args.ascii else to_unicode(e))
     for v in E.variables(e):
         out.print(f"  {v.name}: {describe_var(v.shape, v.structure)}")
@@ -368,6 +389,7 @@ def _cmd_eval(args, out: _Output) -> int:
     # parse first: a bad expression is reported before the file is read, and only
     # the arrays of the expression's variables (even removed ones, x - x) are read
     _, named = parse_with_variables(text, shapes, args.dialect)
+    _unused_shapes(shapes, named)
     values = _given_values(args, (v.name for v in named))
     # the text, not the parsed expression: a variable the algebra removed (x - x)
     # still gives the sizes of its dimensions
@@ -401,6 +423,7 @@ def _cmd_diff(args, out: _Output) -> int:
     dims = _verify_dims(args.verify_dims) if args.verify else None
     text, declared = _expression(args.expression), _shapes(args.shape)
     e, named = parse_with_variables(text, declared, args.dialect)
+    _unused_shapes(declared, named, args.wrt)
     # the declared shapes, and the variables of the text (even one the algebra removed):
     # diff then gives a zero derivative by a variable that is not in the expression
     shapes = {name: S.spec_of(shape, structure)

@@ -391,3 +391,33 @@ def test_cli_warns_once_when_the_text_is_read_twice(capsys):
 def test_no_warning_no_stderr(capsys):
     status, out, err = cli(capsys, "diff", "sum(W@x)", "--wrt", "x")
     assert status == 0 and err == ""
+
+
+def test_value_for_a_misspelt_variable_is_refused(capsys):
+    for command in (["eval", "sum(x*y)"], ["diff", "sum(x*y)", "--wrt", "x"]):
+        status, out, err = cli(capsys, *command, "--value", "x=1,2", "--value", "yy=3,4")
+        assert status == 2 and out == ""
+        assert err == ("matcalc: usage error: --value yy: yy is not a variable of the "
+                       "expression (its variables are x, y); did you mean y?\n")
+
+
+def test_shape_of_a_name_not_in_the_expression_warns(capsys):
+    for command in (["parse", "sum(x*y)"], ["eval", "sum(x*y)", "--value", "x=1,2",
+                                            "--value", "y=3,4"],
+                    ["diff", "sum(x*y)", "--wrt", "x"]):
+        status, out, err = cli(capsys, *command, "--shape", "yy=n")
+        assert status == 0 and out
+        assert err == ("matcalc: warning: --shape yy: yy is not in the expression, so its "
+                       "declaration is not used; did you mean y?\n")
+    # a declared variable differentiated by is used (its derivative is zero)
+    status, out, err = cli(capsys, "diff", "sum(x)", "--wrt", "y", "--shape", "y=n")
+    assert status == 0 and err == "" and out.startswith("∂f/∂y = 𝟎ᵀ")
+
+
+@pytest.mark.parametrize("name", ["softmax", "logsumexp"])
+def test_axis_wise_function_of_a_matrix_suggests_the_axis(name):
+    with pytest.raises(ShapeError, match=rf"; of a matrix, give the axis: {name}\(X, axis=1\) "
+                                         r"for each row, axis=0 for each column"):
+        parse(f"{name}(X)")
+    X = np.arange(6.0).reshape(2, 3)  # the suggestion parses and is the row-wise form
+    assert evaluate(f"{name}(X, axis=1)", {"X": X}).shape in ((2, 3), (2,))

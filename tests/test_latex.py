@@ -119,8 +119,11 @@ def test_cli_document(capsys):
     assert out.count("\\begin{") == out.count("\\end{")
 
 
-def test_document_needs_latex(capsys):
-    assert main(["diff", "x'@A@x", "--wrt", "x", "--document"]) == 2
+def test_document_is_latex(capsys):
+    assert main(["diff", "x'@A@x", "--wrt", "x", "--document"]) == 0  # LaTeX by default
+    assert capsys.readouterr().out.startswith("\\documentclass")
+    assert main(["diff", "x'@A@x", "--wrt", "x", "--document", "--format", "json"]) == 2
+    assert "--document is a LaTeX document" in capsys.readouterr().err
 
 
 # ----------------------------------------------------------------- KaTeX

@@ -13,12 +13,17 @@ def to_scalar(args):
     return args, ()
 
 
-def needs(rank_ok, what: str, name: str, shape=lambda x: ()):
-    """A shape rule: the argument must pass ``rank_ok``; the result has ``shape(x)``."""
+def needs(rank_ok, what: str, name: str, shape=lambda x: (), by_axis: bool = False):
+    """A shape rule: the argument must pass ``rank_ok``; the result has ``shape(x)``.
+    ``by_axis``: the function has an axis-wise form, which the message suggests for a
+    matrix."""
     def check(args):
         x = args[0]
         if not rank_ok(x):
-            raise ShapeError(f"{name}() needs {what}, got a {S.describe(S.resolved(x.shape))}")
+            hint = (f"; of a matrix, give the axis: {name}(X, axis=1) for each row, axis=0 "
+                    f"for each column" if by_axis and x.rank == 2 else "")
+            raise ShapeError(f"{name}() needs {what}, got a "
+                             f"{S.describe(S.resolved(x.shape))}{hint}")
         return args, shape(x)
     return check
 
@@ -229,7 +234,7 @@ _VECTOR = (lambda x: x.rank == 1)
 
 LOGSUMEXP = register(Op(
     name="logsumexp", arity=1, category="reduction",
-    shape=needs(_VECTOR, "a vector", "logsumexp"), numpy=_lse_np, jvp=_lse_jvp,
+    shape=needs(_VECTOR, "a vector", "logsumexp", by_axis=True), numpy=_lse_np, jvp=_lse_jvp,
     rule="log-sum-exp", doc="d logsumexp(x) = softmax(x)ᵀ dx",
     code={"*": "{helper}({0})"},
     helpers={"numpy": "def {name}(x):\n    m = np.max(x)\n"
@@ -245,7 +250,8 @@ LOGSUMEXP = register(Op(
 
 SOFTMAX = register(Op(
     name="softmax", arity=1, category="vector",
-    shape=needs(_VECTOR, "a vector", "softmax", lambda x: x.shape), numpy=_softmax_np,
+    shape=needs(_VECTOR, "a vector", "softmax", lambda x: x.shape, by_axis=True),
+    numpy=_softmax_np,
     jvp=_softmax_jvp, rule="softmax",
     doc="d softmax(x) = (diag(s) - s sᵀ) dx with s = softmax(x)",
     code={"*": "{helper}({0})"},
