@@ -208,6 +208,7 @@ def _lark_transformer():
 
         def ediv(self, c):
             b = expr(c[2])
+            _count_warning(c[0], b, c[1])
             return _push("mul", c[0], c[1], at(c[1], E.power, b, E.num(-1)), b)
 
         def matmul(self, c):
@@ -231,6 +232,7 @@ def _lark_transformer():
             if st().dialect == "matlab" and b.rank:
                 raise ParseError("'/' by a matrix or vector is not supported: use ./ "
                                  "(element-wise) or inv()", _pos(op))
+            _count_warning(a, b, op)
             return _push("mul", a, op, at(op, E.power, b, E.num(-1)), b)
 
         def caret(self, c):
@@ -428,6 +430,26 @@ def _power_by_t(a: E.Expr, tok) -> None:
         raise ParseError(f"{base}^{name} is a power by {name}, not a transpose: {hint}",
                          _pos(tok))
     s.warn(f"{base}^{name} is a power by the declared {name}, not a transpose; {hint}", tok)
+
+
+def _count_warning(a, b: E.Expr, tok) -> None:
+    """``sum(x) / N``: a scalar computed from arrays divided by an undeclared name that
+    the naming convention made a matrix (or ``n`` a vector): the quotient is that array,
+    where a count (a number) is almost surely meant."""
+    s = _STATE.get()
+    if type(b) is not E.Var or not b.rank or b.name in s.shapes:
+        return
+    if not isinstance(a, _Pending):
+        a = _resolve_name(a)
+    items = a.items if isinstance(a, _Pending) else [a]
+    if len(a.shape) or not any(v.rank for i in items for v in E.variables(i)):
+        return
+    if isinstance(a, _Pending):
+        a = a.build()
+    kind = ("scalar", "vector", "matrix")[b.rank]
+    s.warn(f"{_operand_text(a, power=False)} / {b.name} divides a scalar by {b.name}, which "
+           f"the naming convention takes as a {kind}, so the result is a {kind}; if "
+           f"{b.name} is a number, declare it ({declaration(b.name, ())})", tok)
 
 
 def _caret_warning(a: E.Expr, b: E.Expr, tok) -> None:

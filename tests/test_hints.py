@@ -421,3 +421,21 @@ def test_axis_wise_function_of_a_matrix_suggests_the_axis(name):
         parse(f"{name}(X)")
     X = np.arange(6.0).reshape(2, 3)  # the suggestion parses and is the row-wise form
     assert evaluate(f"{name}(X, axis=1)", {"X": X}).shape in ((2, 3), (2,))
+
+
+@pytest.mark.parametrize("text, name, kind", [
+    ("sum(x)/N", "N", "matrix"), ("norm2(X@w - y)^2 / N", "N", "matrix"),
+    ("x'@y/n", "n", "vector"), ("2 * sum(x) / N", "N", "matrix"),
+])
+def test_a_scalar_divided_by_a_guessed_array_warns(text, name, kind):
+    (message,) = warned(text)
+    assert f"divides a scalar by {name}, which the naming convention takes as a {kind}" \
+        in message and f'shapes={{"{name}": ()}}' in message
+    assert parse(text).rank == (2 if kind == "matrix" else 1)   # what was computed
+    assert warned(text, {name: ()}) == [] and parse(text, {name: ()}).rank == 0
+
+
+@pytest.mark.parametrize("text", ["1/x", "b/x", "x/y", "sum(x)/2", "mean(x)/sum(y)",
+                                  "sum(x)/N"])
+def test_no_division_warning_where_an_array_is_meant_or_declared(text):
+    assert warned(text, {"N": ()} if "N" in text else None) == []
