@@ -215,18 +215,27 @@ def test_index_form_of_a_tensor():
     assert d.kronecker() == "∂vec(∂f/∂x)/∂vec(A) = yᵀ ⊗ I"
 
 
+@pytest.mark.parametrize("target", ["jax", "torch"])
 @pytest.mark.parametrize("text, pair, shapes", CASES[3:14], ids=IDS[3:14])
-def test_code_on_every_target(text, pair, shapes):
+def test_code_on_jax_and_torch(text, pair, shapes, target):
+    pytest.importorskip(target)
+    d = matcalc.diff(text, pair, shapes, order=2)
+    values = values_at(parse(text, shapes), pair, 3)
+    fn = matcalc.lambdify(d, target)
+    got = np.asarray(fn(*[values[v.name] for v in d.variables]), dtype=float)
+    # jax computes in float32 unless configured otherwise
+    np.testing.assert_allclose(got, d.evaluate(values), rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("text, pair, shapes", CASES[3:14], ids=IDS[3:14])
+def test_code(text, pair, shapes):
     d = matcalc.diff(text, pair, shapes, order=2)
     f = parse(text, shapes)
     values = values_at(f, pair, 3)
     want = d.evaluate(values)
     args = [values[v.name] for v in d.variables]
-    for target in ("numpy", "jax", "torch"):
-        fn = matcalc.lambdify(d, target)
-        got = np.asarray(fn(*args), dtype=float)
-        # jax computes in float32 unless configured otherwise
-        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6, err_msg=target)
+    got = np.asarray(matcalc.lambdify(d, "numpy")(*args), dtype=float)
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
     assert f"def d2_f_d_{pair[0]}_d_{pair[1]}(" in d.to_code()
     assert f"∂²f/∂{pair[0]}∂{pair[1]} of f" in d.to_code()
     # the generated self-check differences the order-1 derivative by the second variable
