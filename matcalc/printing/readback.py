@@ -240,6 +240,17 @@ class _Reader:
         self.pos = m.end()
         return E.num(Fraction(m.group(0)))
 
+    def notation(self) -> Optional[E.Expr]:
+        """A function in its op's notation: wrapped around its argument (``|x|``), or
+        before it (``√x``); None if none starts here."""
+        e = self.wrapped()
+        if e is not None:
+            return e
+        for text, op in self.prefixes.items():
+            if self.take(text):
+                return E.call(op, self.postfix(self.atom()))
+        return None
+
     def name(self) -> E.Expr:
         """A variable, a name or a number: what is left for an atom (else ParseError)."""
         e = self.word()
@@ -392,12 +403,9 @@ class _TextReader(_Reader):
             e = self.inside([")"], self.sum)
             self.expect(")")
             return e
-        e = self.wrapped()
+        e = self.notation()
         if e is not None:
             return e
-        for text, op in self.prefixes.items():
-            if self.take(text):
-                return E.call(op, self.postfix(self.atom()))
         if self.take("e"):  # a unit vector eᵢ
             m = _SUBSCRIPT.match(self.text, self.pos)
             if m is not None and "e" not in self.words:
@@ -542,12 +550,9 @@ class _LatexReader(_Reader):
             bottom = self.inside(["}"], self.sum)
             self.expect("}")
             return E.div(top, bottom)
-        e = self.wrapped()
+        e = self.notation()
         if e is not None:
             return e
-        for text, op in self.prefixes.items():
-            if self.take(text):
-                return E.call(op, self.postfix(self.atom()))
         for letter in (r"\mathbf{e}_{", "e_{"):  # a unit vector, 0-based
             if letter[:-2] not in self.words and self.take(letter):
                 i = self.number()
