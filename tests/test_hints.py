@@ -68,7 +68,7 @@ def test_star_warning_says_what_each_product_computes(n, m):
     matrix product (both checked by value)."""
     v = rng_values({"W": ("m", "n"), "x": ("n",)}, n, m, seed=n)
     (message,) = warned("W*x")
-    assert f"broadcasting to a matrix (m×n)" in message
+    assert "broadcasting to a matrix (m×n)" in message
     with pytest.warns(MatcalcWarning):
         assert np.allclose(evaluate("W*x", v), v["W"] * v["x"][None, :])
     with warnings.catch_warnings():

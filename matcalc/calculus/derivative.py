@@ -126,12 +126,12 @@ def first_order(f: E.Expr, v: E.Expr, simplify: bool,
         # dv is a symmetric direction: the differential applied to P(dv), whose gradient
         # (the adjoint) and whose value at each basis direction E_ij follow the convention
         df = E.substitute(df, {dv: symmetric_direction(dv, convention)})
-        return replace(_identified(f, v, df, dv, simplify, done),
+        return replace(identified(f, v, df, dv, simplify, done),
                        symmetric_gradient=convention)
-    return _identified(f, v, df, dv, simplify, done)
+    return identified(f, v, df, dv, simplify, done)
 
 
-def _identified(f, v, df, dv, simplify: bool, done: tuple) -> Derivative:
+def identified(f, v, df, dv, simplify: bool, done: tuple) -> Derivative:
     """The differential ``df`` read off as a derivative, gradient or Jacobian, or kept."""
     tidy = _simplify if simplify else (lambda e: e)
     if v.rank == 0:

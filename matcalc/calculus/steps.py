@@ -28,7 +28,7 @@ from functools import cached_property
 from typing import Optional
 
 from ..core import expr as E
-from .derivative import _identified, first_order
+from .derivative import identified, first_order
 from .jvp import Applied, differential, tangent_of
 from .result import Derivative, Kind
 
@@ -229,7 +229,7 @@ class _Deriver:
         dvalue = value = None
         if terms and None not in terms and v.structure is None:
             dvalue = E.add(*terms)
-            value = self.in_names(_identified(shown, v, dvalue, self.dv, True, ()))
+            value = self.in_names(identified(shown, v, dvalue, self.dv, True, ()))
             if _short(value.expr):
                 dvalue = self.in_names_expr(dvalue)
             else:
