@@ -18,7 +18,8 @@ from typing import Sequence
 
 from . import limits
 from .errors import (LimitError, MatcalcError, UsageError, command_line, did_you_mean, one_line,
-                     quote, warn)
+                     quote)
+from .frontend import derive, unused_shapes, verify_dims, verify_name
 
 EXAMPLES = """examples:
   matcalc parse "W@x + b"
@@ -153,6 +154,15 @@ def build_parser() -> argparse.ArgumentParser:
                         "matrices, (G + G')/2, the default) or cookbook (the Matrix "
                         "Cookbook's G + G' - G * I); G is the unconstrained gradient")
     _value_options(p, " (diff: also print the derivative's value there)")
+    p = sub.add_parser("serve", help="serve the web page on this machine (needs the web "
+                       "extra: pip install \"matcalc-symbolic[web]\")")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="the address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=_port, default=8765,
+                   help="the port (default 8765; 0: any free port)")
+    p.add_argument("--open", action="store_true", help="open the page in the browser")
+    p.add_argument("--workers", type=_workers, default=2,
+                   help="worker processes computing the derivatives (default 2)")
     # every option string, to tell an expression that starts with -- from an option
     parser.option_names = {s for q in (parser, *sub.choices.values())
                            for a in q._actions for s in a.option_strings}
@@ -268,16 +278,6 @@ def _given_values(args, names) -> dict:
     return values
 
 
-def _unused_shapes(declared: dict, named, wrt=()) -> None:
-    """A warning for each --shape that names neither a variable of the expression nor a
-    --wrt (a misspelt name: its declaration is silently unused)."""
-    have = {v.name for v in named}
-    for name in declared:
-        if name not in have and name not in wrt:
-            warn(f"--shape {name}: {name} is not in the expression, so its declaration is "
-                 f"not used{did_you_mean(name, have)}")
-
-
 def _npz_values(path: str, wanted: set) -> dict:
     """The arrays of the .npz file ``path`` that ``wanted`` names. The zip directory is
     read first, and the file refused when its members would expand beyond
@@ -325,18 +325,6 @@ def _reason(err: BaseException) -> str:
     return _shorten(one_line(text), 200) or type(err).__name__
 
 
-def _verify_dims(text: str) -> tuple:
-    """The sizes of --verify-dims, checked before anything is computed or printed."""
-    lim = limits.current()
-    parts = [p.strip() for p in text.split(",")]
-    if len(parts) <= lim.max_verify_sizes and all(
-            re.fullmatch(r"[0-9]{1,9}", p) and 1 <= int(p) <= lim.max_verify_dim for p in parts):
-        return tuple(int(p) for p in parts)
-    raise UsageError(f"bad --verify-dims {quote(text)}: give 1 to {lim.max_verify_sizes} "
-                     f"sizes, whole numbers from 1 to {lim.max_verify_dim}, e.g. 2,3 "
-                     f"(limits.max_verify_sizes, limits.max_verify_dim)")
-
-
 def _limit_changes(specs: Sequence[str]) -> dict:
     """The budgets --limit NAME=VALUE changes for this run."""
     changes = {}
@@ -373,7 +361,7 @@ def _cmd_parse(args, out: _Output) -> int:
     from .core.shapes import describe, describe_var
     declared = _shapes(args.shape)
     e, named = parse_with_variables(_expression(args.expression), declared, args.dialect)
-    _unused_shapes(declared, named)
+    unused_shapes(declared, named)
     out.print(to_text(e, dialect=args.dialect) if args.ascii else to_unicode(e))
     for v in E.variables(e):
         out.print(f"  {v.name}: {describe_var(v.shape, v.structure)}")
@@ -389,7 +377,7 @@ def _cmd_eval(args, out: _Output) -> int:
     # parse first: a bad expression is reported before the file is read, and only
     # the arrays of the expression's variables (even removed ones, x - x) are read
     _, named = parse_with_variables(text, shapes, args.dialect)
-    _unused_shapes(shapes, named)
+    unused_shapes(shapes, named)
     values = _given_values(args, (v.name for v in named))
     # the text, not the parsed expression: a variable the algebra removed (x - x)
     # still gives the sizes of its dimensions
@@ -400,9 +388,6 @@ def _cmd_eval(args, out: _Output) -> int:
 
 
 def _cmd_diff(args, out: _Output) -> int:
-    from .core import shapes as S
-    from .calculus.derivative import diff
-    from .parser import parse_with_variables
     # every option is checked before anything is computed or printed
     if args.format is None:
         args.format = "latex" if args.document else "text"
@@ -420,21 +405,11 @@ def _cmd_diff(args, out: _Output) -> int:
     if given and (args.format in ("numpy", "jax", "torch") or args.document):
         raise UsageError("--value and --values need --format text, latex or json, without "
                          "--document (the generated code takes the values as arguments)")
-    dims = _verify_dims(args.verify_dims) if args.verify else None
-    text, declared = _expression(args.expression), _shapes(args.shape)
-    e, named = parse_with_variables(text, declared, args.dialect)
-    _unused_shapes(declared, named, args.wrt)
-    # the declared shapes, and the variables of the text (even one the algebra removed):
-    # diff then gives a zero derivative by a variable that is not in the expression
-    shapes = {name: S.spec_of(shape, structure)
-              for name, (shape, structure) in S.normalize_declarations(declared).items()}
-    shapes.update((v.name, S.spec_of(v.shape, v.structure)) for v in named)
-    for wrt in args.wrt:
-        _check_wrt(wrt, e, shapes)
+    dims = verify_dims(args.verify_dims) if args.verify else None
+    _, derivs, shapes = derive(_expression(args.expression), _shapes(args.shape),
+                               args.dialect, args.wrt, args.order, _simplify_option(args),
+                               args.symmetric_gradient)
     values = _given_values(args, shapes) if given else None
-    derivs = [diff(e, wrt, shapes, order=args.order, simplify=_simplify_option(args),
-                   symmetric_gradient=args.symmetric_gradient)
-              for wrt in _by(args.wrt, args.order)]
     if values is not None:
         for d in derivs:
             _check_point(d, values)
@@ -446,17 +421,6 @@ def _cmd_diff(args, out: _Output) -> int:
         return 0 if all(reports or ()) else 1
     _show(derivs, args, out, values)
     return _verify(derivs, dims, args, out) if dims else 0
-
-
-def _by(wrts: list, order: int) -> list:
-    """What each derivative is by: each --wrt; with --order 2 and several, every block
-    of the Hessian over them, (w, w), (w, b), (b, b): the pairs in --wrt's order, a
-    mixed derivative where they differ ((b, w) is not repeated: for a scalar f, the
-    transpose of (w, b))."""
-    if order != 2 or len(wrts) < 2:
-        return list(wrts)
-    names = list(dict.fromkeys(wrts))
-    return [(a, b) for i, a in enumerate(names) for b in names[i:]]
 
 
 def _check_point(d, values: dict) -> None:
@@ -471,19 +435,6 @@ def _check_point(d, values: dict) -> None:
         raise UsageError(f"no value for {', '.join(missing)}: the value of "
                          f"{derivative_name(d)} needs one for every variable ({needs}); "
                          f"give each with --value NAME=VALUES or --values FILE.npz")
-
-
-def _check_wrt(name: str, e, shapes: dict) -> None:
-    """--wrt names a variable of the expression or of a --shape declaration: the
-    option's own checks here, what the name is in derivative.find_wrt."""
-    from .calculus.derivative import find_wrt
-    from .core.shapes import MAX_NAME, NAME_RE
-    if not name.strip():
-        raise UsageError("--wrt is empty: give the name of a variable, e.g. --wrt x")
-    if len(name) > MAX_NAME or not NAME_RE.fullmatch(name):
-        raise UsageError(f"bad --wrt {quote(name)}: a variable's name is a letter followed "
-                         f"by letters, digits or _")
-    find_wrt(e, name, shapes)
 
 
 def _simplify_option(args):
@@ -550,20 +501,33 @@ def _verify(derivs, dims: tuple, args, out: _Output) -> int:
     to_stderr = args.format not in ("text", "latex")
     failed = False
     for d in derivs:
-        out.print(f"verify {_verify_name(d)}:", err=to_stderr)
+        out.print(f"verify {verify_name(d)}:", err=to_stderr)
         for check in d.verify(dims=dims):
             out.print(f"  {check.line()}", err=to_stderr)
             failed = failed or check.status == "fails"  # undecided is not a failure
     return 1 if failed else 0
 
 
-def _verify_name(d) -> str:
-    """``d/dx`` (of any order), a mixed derivative's name (``∂²f/∂w∂b``)."""
-    from .printing.report import derivative_name
-    return derivative_name(d) if d.mixed else f"d/d{d.wrt.name}"
+def _cmd_serve(args, out: _Output) -> int:
+    from .web import serve
+    serve(args.host, args.port, args.open, args.workers,
+          announce=lambda line: print(line, flush=True))
+    return 0
 
 
-COMMANDS = {"parse": _cmd_parse, "eval": _cmd_eval, "diff": _cmd_diff}
+def _port(text: str) -> int:
+    if re.fullmatch(r"[0-9]{1,5}", text) and int(text) <= 65535:
+        return int(text)
+    raise argparse.ArgumentTypeError(f"bad port {quote(text)}: a number from 0 to 65535")
+
+
+def _workers(text: str) -> int:
+    if re.fullmatch(r"[0-9]{1,2}", text) and 1 <= int(text) <= 64:
+        return int(text)
+    raise argparse.ArgumentTypeError(f"bad number of workers {quote(text)}: 1 to 64")
+
+
+COMMANDS = {"parse": _cmd_parse, "eval": _cmd_eval, "diff": _cmd_diff, "serve": _cmd_serve}
 
 
 # --------------------------------------------------------------------- main
@@ -658,14 +622,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return 2
-        with limits.override(**_limit_changes(args.limit)), command_line() as warned:
+        with limits.override(**_limit_changes(getattr(args, "limit", []))), command_line() as warned:
             out = _Output()
             try:
                 status = COMMANDS[args.command](args, out)
             finally:  # the warnings, also those that may explain an error
                 for message in warned:
                     print(f"matcalc: warning: {message}", file=sys.stderr)
-            if warned and args.strict:
+            if warned and getattr(args, "strict", False):
                 return 2
             out.write()
         return status

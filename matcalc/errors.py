@@ -4,7 +4,7 @@ Also the hints that messages share: :class:`MatcalcWarning` and :func:`warn` (a 
 mistake in a valid input), :func:`did_you_mean`, and the caller's own spelling of a
 declaration or an option (:func:`declaration`, :func:`spelled`): Python's
 ``shapes={"mu": ("n",)}``, or ``--shape mu=n`` while the command line runs
-(:func:`command_line`).
+(:func:`command_line`), or the web page's.
 """
 from __future__ import annotations
 
@@ -127,35 +127,43 @@ class MatcalcWarning(UserWarning):
     also keeps them on ``Derivative.warnings``."""
 
 
-# While the command line runs a command: the list its warnings are collected in (the
-# command prints them on stderr), and the sign that hints spell its options.
-_COMMAND_LINE: contextvars.ContextVar[list | None] = contextvars.ContextVar(
-    "matcalc_command_line", default=None)
+# While the command line or the web page runs a request: the list its warnings are
+# collected in (shown with the answer), and whose spelling hints use ("cli": --shape,
+# --dialect; "web": the page's table and menu).
+_COLLECTING: contextvars.ContextVar[tuple[list, str] | None] = contextvars.ContextVar(
+    "matcalc_collecting", default=None)
 
 
 @contextmanager
-def command_line() -> Iterator[list[str]]:
-    """For the CLI: within, hints spell ``--shape``, ``--dialect``, and :func:`warn`
-    collects each warning once in the list yielded instead of issuing it."""
+def command_line(spelling: str = "cli") -> Iterator[list[str]]:
+    """For the CLI (and, with ``spelling="web"``, the web page): within, hints spell
+    the front end's options, and :func:`warn` collects each warning once in the list
+    yielded instead of issuing it."""
     collected: list[str] = []
-    token = _COMMAND_LINE.set(collected)
+    token = _COLLECTING.set((collected, spelling))
     try:
         yield collected
     finally:
-        _COMMAND_LINE.reset(token)
+        _COLLECTING.reset(token)
 
 
-def spelled(cli: str, python: str) -> str:
-    """An option as the caller writes it: ``cli`` on the command line, else ``python``."""
-    return python if _COMMAND_LINE.get() is None else cli
+def spelled(cli: str, python: str, web: str | None = None) -> str:
+    """An option as the caller writes it: ``cli`` on the command line, ``web`` on the
+    web page (``cli`` unless given), else ``python``."""
+    state = _COLLECTING.get()
+    if state is None:
+        return python
+    return web if state[1] == "web" and web is not None else cli
 
 
 def declaration(name: str, dims: tuple = ("n",)) -> str:
     """How the caller declares the shape ``dims`` of ``name``: ``--shape mu=n``
-    (``--shape mu=scalar``), or ``shapes={"mu": ("n",)}`` (``shapes={"mu": ()}``)."""
+    (``--shape mu=scalar``), ``shapes={"mu": ("n",)}`` (``shapes={"mu": ()}``), or on
+    the web page the shape box of the table (``shape of mu: n``)."""
     python_dims = "(" + ", ".join(f'"{d}"' for d in dims) + ("," if len(dims) == 1 else "") + ")"
-    return spelled(f"--shape {name}={','.join(dims) or 'scalar'}",
-                   f'shapes={{"{name}": {python_dims}}}')
+    spec = ','.join(dims) or 'scalar'
+    return spelled(f"--shape {name}={spec}", f'shapes={{"{name}": {python_dims}}}',
+                   f"shape of {name}: {spec}")
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
@@ -180,8 +188,9 @@ def warn(message: str) -> None:
     """Report a likely mistake: collected by the command line (once each), else issued
     with :func:`warnings.warn` as a :class:`MatcalcWarning` that points at the caller's
     line (the first frame outside matcalc)."""
-    collected = _COMMAND_LINE.get()
-    if collected is not None:
+    state = _COLLECTING.get()
+    if state is not None:
+        collected = state[0]
         if message not in collected:
             collected.append(message)
         return

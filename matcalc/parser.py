@@ -463,7 +463,7 @@ def _caret_warning(a: E.Expr, b: E.Expr, tok) -> None:
     base = _operand_text(a)
     inverse = f"{ops.INV.name}({base})"
     power = inverse if k == -1 else f"{ops.MATPOW.name}({inverse}, {-k})"
-    matlab = spelled("--dialect matlab", 'dialect="matlab"')
+    matlab = spelled("--dialect matlab", 'dialect="matlab"', "the matlab dialect")
     _STATE.get().warn(f"{base}^{k} raises each entry to the power {k}: for the matrix "
                       f"{'inverse' if k == -1 else 'power'} write {power} (or use {matlab}, "
                       f"where ^ is the matrix power); {base}.^{k} is element-wise without "
@@ -1065,7 +1065,7 @@ def _star_warning(chain: _Pending) -> None:
 
 
 def _matmul_is(texts: list[str]) -> str:
-    matlab = spelled("--dialect matlab", 'dialect="matlab"')
+    matlab = spelled("--dialect matlab", 'dialect="matlab"', "the matlab dialect")
     return (f"for the matrix product write {' @ '.join(texts)} (or use {matlab}, where * "
             f"is the matrix product)")
 

@@ -100,17 +100,29 @@ def kronecker_latex(d, style: str = "bold") -> Optional[tuple[str, bool]]:
     return " + ".join(parts).replace("+ -", "- "), any(t[3] for t in terms)
 
 
-def _kronecker_block(d, style: str) -> list[str]:
+def kronecker_equation(d, style: str = "bold") -> Optional[tuple[str, str, bool]]:
+    """For a differential of the Kronecker form, the two sides of
+    ``\\frac{\\partial \\operatorname{vec}(f)}{\\partial \\operatorname{vec}(X)} = ...``
+    and whether the commutation matrix K occurs; None for any other derivative."""
     form = kronecker_latex(d, style) if d.kind is Kind.DIFFERENTIAL else None
     if form is None:
-        return []
+        return None
     f = "f" if d.of is None else derivative_lhs(d.of, style=style)
     v = latex_name(d.wrt.name, d.wrt.rank, style)
     left = (f"\\frac{{\\partial \\operatorname{{vec}}({f})}}"
             f"{{\\partial \\operatorname{{vec}}({v})}}")
+    return left, form[0], form[1]
+
+
+def _kronecker_block(d, style: str) -> list[str]:
+    form = kronecker_equation(d, style)
+    if form is None:
+        return []
+    left, right, commutation = form
     out = ["As a matrix acting on $\\operatorname{vec}$ (columns stacked):",
-           display(left, form[0])]
-    if form[1]:
+           display(left, right)]
+    if commutation:
+        v = latex_name(d.wrt.name, d.wrt.rank, style)
         out.append(f"where $\\mathbf{{K}}$ is the commutation matrix, "
                    f"$\\mathbf{{K}} \\operatorname{{vec}}({v}) = "
                    f"\\operatorname{{vec}}({v}^{{\\top}})$.")

@@ -17,7 +17,7 @@ from .text import to_text, to_unicode
 SCHEMA_VERSION = 1
 
 
-def _dims(shape) -> list:
+def dims(shape) -> list:
     out = []
     for d in shape:
         d = S.resolve(d)
@@ -25,7 +25,7 @@ def _dims(shape) -> list:
     return out
 
 
-def _forms(e: E.Expr, names=None) -> dict:
+def forms(e: E.Expr, names=None) -> dict:
     """The text, Unicode and LaTeX forms; ``names`` (Unicode) for a derivation's u₁."""
     return {"text": to_text(e), "unicode": to_unicode(e, names), "latex": to_latex(e)}
 
@@ -47,10 +47,22 @@ def _index(d) -> tuple:
         return None, f"index notation not shown: {err}"
 
 
+def _kronecker(d):
+    """The Kronecker form ∂vec(f)/∂vec(V) of a differential, where it has one."""
+    from .document import kronecker_equation
+    form = kronecker_equation(d)
+    if form is None:
+        return None
+    left, right, commutation = form
+    return {"text": d.kronecker(ascii=True), "unicode": d.kronecker(),
+            "equation": f"{left} = {right}", "latex": right, "commutation": commutation}
+
+
 def derivative_dict(d, layout: str = "numerator", at=None) -> dict:
     """The schema of docs/cli.md, as a dict of JSON-compatible values. ``structure``
     is there when a variable has a declared structure, ``symmetric_gradient`` when
-    ``wrt`` is symmetric, ``index_note`` when ``index`` is None, ``wrts`` for a mixed
+    ``wrt`` is symmetric, ``index_note`` when ``index`` is None, ``kronecker`` for a
+    differential of the form Σ c P dV S, ``wrts`` for a mixed
     derivative, ``at`` and ``value`` with a point ``at``, ``(values, array)`` (keys
     are only ever added)."""
     shown = d.display(layout)
@@ -61,28 +73,28 @@ def derivative_dict(d, layout: str = "numerator", at=None) -> dict:
         steps.append({
             "index": s.index,
             "name": names[s.var],
-            "expression": _forms(s.shown, names),
-            "shape": _dims(s.node.shape),
+            "expression": forms(s.shown, names),
+            "shape": dims(s.node.shape),
             "rule": s.rule,
             "doc": s.doc,
-            "derivative": _forms(s.jacobian.display(layout), names),
+            "derivative": forms(s.jacobian.display(layout), names),
             "derivative_kind": s.jacobian.kind.value,
-            "derivative_shape": _dims(s.jacobian.display_shape(layout)),
+            "derivative_shape": dims(s.jacobian.display_shape(layout)),
         })
         budget.add("".join(steps[-1]["expression"].values()) +
                    "".join(steps[-1]["derivative"].values()))
     out = {
         "schema": SCHEMA_VERSION,
-        "input": _forms(d.f),
-        "shapes": {v.name: _dims(v.shape) for v in E.variables(d.f)},
-        "input_shape": _dims(d.f.shape),
+        "input": forms(d.f),
+        "shapes": {v.name: dims(v.shape) for v in E.variables(d.f)},
+        "input_shape": dims(d.f.shape),
         "wrt": d.wrt.name,
-        "wrt_shape": _dims(d.wrt.shape),
+        "wrt_shape": dims(d.wrt.shape),
         "order": d.order,
         "kind": d.kind.value,
-        "derivative": dict(_forms(shown), equation=derivative_latex(d, layout)),
-        "shape": _dims(d.display_shape(layout)),
-        "evaluate_shape": _dims(d.shape),
+        "derivative": dict(forms(shown), equation=derivative_latex(d, layout)),
+        "shape": dims(d.display_shape(layout)),
+        "evaluate_shape": dims(d.shape),
         "layout": layout,
         "layout_note": d.layout_note(layout),
         "rule": d.rule,
@@ -92,6 +104,9 @@ def derivative_dict(d, layout: str = "numerator", at=None) -> dict:
     out["index"], note = _index(d)
     if note:
         out["index_note"] = note
+    kronecker = _kronecker(d)
+    if kronecker:
+        out["kronecker"] = kronecker
     structures = _structures(d)
     if structures:
         out["structure"] = structures
