@@ -510,8 +510,11 @@ def _verify(derivs, dims: tuple, args, out: _Output) -> int:
 
 def _cmd_serve(args, out: _Output) -> int:
     from .web import serve
-    serve(args.host, args.port, args.open, args.workers,
-          announce=lambda line: print(line, flush=True))
+    try:
+        serve(args.host, args.port, args.open, args.workers,
+              announce=lambda line: print(line, flush=True))
+    except KeyboardInterrupt:  # Ctrl-C: the way to stop it, once it has shut down
+        pass
     return 0
 
 
