@@ -163,6 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--open", action="store_true", help="open the page in the browser")
     p.add_argument("--workers", type=_workers, default=2,
                    help="worker processes computing the derivatives (default 2)")
+    p.add_argument("--cache", type=_cache, default=256, metavar="N",
+                   help="answers kept in memory, for a request asked again (default 256; "
+                        "0: none)")
     # every option string, to tell an expression that starts with -- from an option
     parser.option_names = {s for q in (parser, *sub.choices.values())
                            for a in q._actions for s in a.option_strings}
@@ -511,7 +514,7 @@ def _verify(derivs, dims: tuple, args, out: _Output) -> int:
 def _cmd_serve(args, out: _Output) -> int:
     from .web import serve
     try:
-        serve(args.host, args.port, args.open, args.workers,
+        serve(args.host, args.port, args.open, args.workers, args.cache,
               announce=lambda line: print(line, flush=True))
     except KeyboardInterrupt:  # Ctrl-C: the way to stop it, once it has shut down
         pass
@@ -528,6 +531,12 @@ def _workers(text: str) -> int:
     if re.fullmatch(r"[0-9]{1,2}", text) and 1 <= int(text) <= 64:
         return int(text)
     raise argparse.ArgumentTypeError(f"bad number of workers {quote(text)}: 1 to 64")
+
+
+def _cache(text: str) -> int:
+    if re.fullmatch(r"[0-9]{1,6}", text):
+        return int(text)
+    raise argparse.ArgumentTypeError(f"bad cache size {quote(text)}: 0 to 999999 answers")
 
 
 COMMANDS = {"parse": _cmd_parse, "eval": _cmd_eval, "diff": _cmd_diff, "serve": _cmd_serve}
