@@ -430,3 +430,13 @@ def test_serve_bad_options(args, message):
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and r.stdout == ""
     assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_serve_without_the_web_extra_says_what_to_install():
+    code = ("import sys; sys.modules['uvicorn'] = None; from matcalc.cli import main; "
+            "sys.exit(main(['serve', '--port', '0']))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr == ('matcalc: usage error: matcalc serve needs the web extra (uvicorn '
+                        'is not installed): pip install "matcalc-symbolic[web]"\n')
