@@ -473,6 +473,7 @@ async function prove() {
   const id = seq.proof;
   el.proof.append(h("p", "hint", "Proving…"));
   el.proof.hidden = false;
+  el.proof.scrollIntoView({block: "nearest"});  // it is below the result
   el.prove.disabled = true;
   const r = await post("/api/verify", request());
   if (id !== seq.proof) return;
