@@ -6,6 +6,7 @@ uvicorn); importing this package does not import them, :func:`serve` and
 """
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import webbrowser
@@ -28,6 +29,11 @@ def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, open_browser: bool 
         raise UsageError(f"matcalc serve needs the web extra ({err.name} is not "
                          f"installed): pip install \"matcalc-symbolic[web]\"") from None
     sock = _listen(host, port)
+    # the workers (spawned: they inherit this environment) compute with one BLAS thread
+    # each: a server's parallelism is its processes, and a thread pool per worker would
+    # only cost memory (counted against each worker's address-space cap)
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(name, "1")
     hosts = ["*"] if host in ("0.0.0.0", "::", "") else LOCAL_HOSTS + [host]
     app = create_app(workers=workers, cache=cache, hosts=hosts)
     shown = "127.0.0.1" if host in ("0.0.0.0", "") else "localhost" if host == "::" else host
