@@ -364,6 +364,26 @@ def test_a_full_queue_answers_429():
     asyncio.run(scenario())
 
 
+def test_no_free_worker_in_time_answers_429():
+    from web_helpers import stuck_answer
+
+    async def scenario():
+        pool = Pool(1, Budgets(diff_seconds=5, grace_seconds=0.5, queue_seconds=0.3),
+                    handler=stuck_answer)
+        await pool.start()
+        try:
+            req = {"endpoint": "parse", "expression": "stuck()", "shapes": {},
+                   "dialect": "default"}
+            stuck = asyncio.ensure_future(pool.run(req))
+            await asyncio.sleep(0.1)
+            status, body, _ = await pool.run(dict(req, expression="x"))
+            assert status == 429 and b"no worker was free for 0.3 s" in body
+            stuck.cancel()
+        finally:
+            await pool.close()
+    asyncio.run(scenario())
+
+
 def test_output_budget():
     budgets = Budgets(max_response_bytes=5_000)
     with TestClient(create_app(workers=1, budgets=budgets), base_url="http://127.0.0.1") as c:

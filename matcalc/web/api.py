@@ -41,6 +41,7 @@ class Budgets:
     diff_seconds: float = 10.0            # parse and diff (steps and code included)
     verify_seconds: float = 30.0          # verify, every check
     grace_seconds: float = 2.0
+    queue_seconds: float = 60.0           # waiting for a free worker
 
 
 class RequestError(Exception):

@@ -86,7 +86,7 @@ class Pool:
     """``size`` worker processes answering requests of :mod:`matcalc.web.api`.
 
     ``await pool.run(req)`` waits for an idle worker (a 429 when ``queue`` requests
-    are already waiting), sends it the request and returns its (status, body,
+    are already waiting, or when none is free within ``budgets.queue_seconds``), sends it the request and returns its (status, body,
     whether to keep it in a cache) as :func:`matcalc.web.api.answer` does.
     ``handler`` is the function the workers call (:func:`matcalc.web.api.answer`),
     named so that a spawned process can import it.
@@ -129,7 +129,11 @@ class Pool:
                                      f"waiting; try again in a moment").encoded(), False
         self._waiting += 1
         try:
-            worker = await self._idle.get()
+            worker = await asyncio.wait_for(self._idle.get(), self.budgets.queue_seconds)
+        except asyncio.TimeoutError:
+            return 429, RequestError(429, "busy", f"no worker was free for "
+                                     f"{self.budgets.queue_seconds:g} s; try again in a "
+                                     f"moment").encoded(), False
         finally:
             self._waiting -= 1
         seconds = (self.budgets.verify_seconds if req["endpoint"] == "verify"
