@@ -7,9 +7,8 @@ Messages name the front end's own inputs (``--wrt``/``--shape`` on the command l
 """
 from __future__ import annotations
 
-from typing import Mapping, Sequence
-
 import re
+from typing import Mapping, Sequence
 
 from . import limits
 from .errors import UsageError, did_you_mean, quote, spelled, warn

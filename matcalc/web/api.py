@@ -17,14 +17,12 @@ from dataclasses import dataclass
 ENDPOINTS = ("parse", "diff", "verify")
 LAYOUTS = ("numerator", "denominator", "mixed")
 DIALECTS = ("default", "matlab")
-STYLES = ("bold", "plain")
 EXTRAS = ("code", "steps_latex")
 TARGETS = ("numpy", "jax", "torch")
 
-# The fields of each endpoint's body: (type check, description) by name; the first
-# field of each is required, and "wrt" for diff and verify.
+# The fields each endpoint's body may have, and those it must have.
 _COMMON = ("expression", "shapes", "dialect")
-_DIFF = _COMMON + ("wrt", "order", "layout", "style", "extras")
+_DIFF = _COMMON + ("wrt", "order", "layout", "extras")
 FIELDS = {"parse": _COMMON, "diff": _DIFF, "verify": _DIFF + ("dims",)}
 REQUIRED = {"parse": ("expression",), "diff": ("expression", "wrt"),
             "verify": ("expression", "wrt")}
@@ -42,6 +40,10 @@ class Budgets:
     verify_seconds: float = 30.0          # verify, every check
     grace_seconds: float = 2.0
     queue_seconds: float = 60.0           # waiting for a free worker
+
+    def seconds(self, endpoint: str) -> float:
+        """The time budget of a request to ``endpoint``."""
+        return self.verify_seconds if endpoint == "verify" else self.diff_seconds
 
 
 class RequestError(Exception):
@@ -104,7 +106,6 @@ def read_request(endpoint: str, raw: bytes, budgets: Budgets = Budgets()) -> dic
                            f"{_quoted(order)}", field="order")
     req["order"] = order
     req["layout"] = _choice(body, "layout", LAYOUTS)
-    req["style"] = _choice(body, "style", STYLES)
     extras = body.get("extras", [])
     if not isinstance(extras, list) or any(x not in EXTRAS for x in extras):
         raise RequestError(422, "bad field", f"extras must be a list of "
@@ -200,7 +201,7 @@ def answer(req: dict, budgets: Budgets = Budgets()) -> tuple[int, bytes, bool]:
     time or memory), so that it may be kept in a cache."""
     from .. import limits
     from ..errors import LimitError, MatcalcError, command_line
-    seconds = budgets.verify_seconds if req["endpoint"] == "verify" else budgets.diff_seconds
+    seconds = budgets.seconds(req["endpoint"])
     try:
         with limits.override(max_input_chars=budgets.max_body_bytes,
                              max_output_chars=budgets.max_response_bytes), \
@@ -216,8 +217,6 @@ def answer(req: dict, budgets: Budgets = Budgets()) -> tuple[int, bytes, bool]:
             raise LimitError(f"the answer has {len(body):,} bytes; at most "
                              f"{budgets.max_response_bytes:,}")
         return 200, body, True
-    except RequestError as err:
-        return err.status, err.encoded(), True
     except MatcalcError as err:
         return 422, error_body(err, req), True
     except RecursionError:
@@ -296,8 +295,7 @@ def _diff(req: dict, warned: list):
         data["warnings"] = list(warned)
         if "steps_latex" in req["extras"]:
             from ..printing.steps import render_steps
-            data["steps_latex"] = render_steps(d, req["layout"], "latex", result=True,
-                                               style=req["style"])
+            data["steps_latex"] = render_steps(d, req["layout"], "latex", result=True)
         if "code" in req["extras"]:
             data["code"] = {target: _code(d, target) for target in TARGETS}
         out.append(data)

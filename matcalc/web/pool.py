@@ -15,7 +15,7 @@ import asyncio
 import multiprocessing
 from typing import Callable, Optional
 
-from .api import Budgets, RequestError, answer
+from .api import Budgets, RequestError, answer, read_request
 
 # what a worker that stops without an answer reports
 _STOPPED = RequestError(422, "limit exceeded", "the computation was stopped: it needed "
@@ -31,9 +31,8 @@ def _work(conn, budgets: Budgets, handler: Callable, memory: Optional[int]) -> N
             resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
         except (ImportError, ValueError, OSError):  # not on this platform
             pass
-    handler({"endpoint": "diff", "expression": "sum(tanh(W@x))", "shapes": {},
-             "dialect": "default", "wrt": ["W"], "order": 1, "layout": "numerator",
-             "style": "bold", "extras": ["code", "steps_latex"]}, budgets)
+    handler(read_request("diff", b'{"expression": "sum(tanh(W@x))", "wrt": "W", '
+                                 b'"extras": ["code", "steps_latex"]}'), budgets)
     conn.send("ready")
     while True:
         try:
@@ -136,8 +135,7 @@ class Pool:
                                      f"moment").encoded(), False
         finally:
             self._waiting -= 1
-        seconds = (self.budgets.verify_seconds if req["endpoint"] == "verify"
-                   else self.budgets.diff_seconds) + self.budgets.grace_seconds
+        seconds = self.budgets.seconds(req["endpoint"]) + self.budgets.grace_seconds
         try:
             worker.conn.send(req)
             result = await asyncio.to_thread(worker.receive, seconds)
